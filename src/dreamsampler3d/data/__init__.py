@@ -1,0 +1,1 @@
+"""Synthetic flat-icon data for the embedded prior: scenes, tokenizer, judge."""

@@ -1,0 +1,102 @@
+"""CLIP-compatible byte-level BPE tokenizer for the icon caption vocabulary.
+
+DESIGN 5 trap: a word-level vocab.json with a header-only merges.txt makes CLIPTokenizer split
+every word into characters. Here each caption word gets its own merge chain, learnt by a tiny
+deterministic BPE run over the word list, so every vocabulary word encodes to one token;
+the 256 byte-level characters (plain and with "</w>") are in the vocab too, so any other
+text still encodes (to character pieces) and never crashes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from .icons import BACKGROUNDS, COLOURS, POSITION_PHRASES, SHAPES
+
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+MAX_LENGTH = 40  # longest generated caption is 32 tokens with BOS/EOS; headroom for user text
+
+
+def caption_words() -> list[str]:
+    """Every word a generated caption can contain, sorted."""
+    words = {"a", "small", "large", "and", "on", "background", *SHAPES, *COLOURS, *BACKGROUNDS}
+    for phrase in POSITION_PHRASES.values():
+        words.update(phrase.split())
+    return sorted(words)
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2/CLIP byte -> printable unicode character table."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
+        + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, [chr(c) for c in cs]))
+
+
+def learn_merges(words: list[str]) -> list[tuple[str, str]]:
+    """Plain BPE training until each word is a single symbol (ties broken by string order)."""
+    seqs = [list(w[:-1]) + [w[-1] + "</w>"] for w in words]
+    merges: list[tuple[str, str]] = []
+    while True:
+        pairs: Counter[tuple[str, str]] = Counter()
+        for s in seqs:
+            pairs.update(zip(s, s[1:]))
+        if not pairs:
+            return merges
+        best = min(pairs, key=lambda p: (-pairs[p], p))
+        merges.append(best)
+        for s in seqs:
+            i = 0
+            while i < len(s) - 1:
+                if (s[i], s[i + 1]) == best:
+                    s[i:i + 2] = [s[i] + s[i + 1]]
+                i += 1
+
+
+def build_vocab(words: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """vocab.json content and merge list: bytes, bytes</w>, merge results, BOS, EOS."""
+    chars = list(bytes_to_unicode().values())
+    tokens = chars + [c + "</w>" for c in chars]
+    merges = learn_merges(words)
+    tokens += ["".join(m) for m in merges]
+    seen: dict[str, int] = {}
+    for t in tokens + [BOS, EOS]:
+        seen.setdefault(t, len(seen))
+    return seen, merges
+
+
+def save_tokenizer(folder: str | Path, max_length: int = MAX_LENGTH) -> Path:
+    """Write vocab.json, merges.txt and tokenizer configs loadable by CLIPTokenizer."""
+    from transformers import CLIPTokenizer
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab, merges = build_vocab(caption_words())
+    (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
+    lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in merges]
+    (folder / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tok = CLIPTokenizer(vocab=str(folder / "vocab.json"),
+                        merges=str(folder / "merges.txt"), model_max_length=max_length)
+    tok.save_pretrained(str(folder))
+    return folder
+
+
+def load_tokenizer(folder: str | Path):
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer.from_pretrained(str(folder))
+
+
+def unknown_words(text: str) -> list[str]:
+    """Words of `text` outside the caption vocabulary (for an 'outside the domain' warning)."""
+    known = set(caption_words())
+    return [w for w in re.findall(r"[a-z]+|[^a-z\s]", text.lower()) if w not in known]

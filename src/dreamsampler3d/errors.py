@@ -1,0 +1,5 @@
+"""One exception type for mistakes a user can fix; the CLI prints it as one line and exits non-zero."""
+
+
+class UserError(Exception):
+    """Bad input (model path, image, mask, config value): reported without a traceback."""

@@ -1,0 +1,1 @@
+"""Training code of the embedded flat-icon prior (see train_prior.main)."""

@@ -1,0 +1,75 @@
+"""Model card (README.md) of the embedded icon prior, written at export and after benchmarking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...data.icons import BACKGROUNDS, COLOURS, POSITION_PHRASES, SHAPES
+
+
+def write_card(folder: Path, info: dict, quality_md: str | None = None) -> None:
+    """Render the card from training_info.json content and an optional benchmark table."""
+    vae = info.get("vae", {})
+    folder = Path(folder)
+    size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+    quality = quality_md or "Not measured yet: run `python benchmarks/prior_quality.py`."
+    text = f"""---
+license: mit
+library_name: diffusers
+pipeline_tag: text-to-image
+---
+
+# dreamsampler3d embedded icon prior
+
+A small text-conditioned latent diffusion model of **flat vector icons**, trained from scratch by
+this project so that every dreamsampler3d task runs offline, on CPU, without downloading weights.
+Stock diffusers/transformers classes in Stable Diffusion layout: it loads with
+`StableDiffusionPipeline.from_pretrained(path)` exactly like SD 1.x checkpoints.
+
+## Data
+
+Synthetic scenes from `dreamsampler3d.data.icons` (seed {info.get('seed')}, {info.get('n_images')}
+scenes cached): 1-3 objects of {len(SHAPES)} shapes ({', '.join(SHAPES)}) in {len(COLOURS)} colours
+({', '.join(COLOURS)}) on a {', '.join(BACKGROUNDS)} background; large objects are centred, small
+ones sit in a 3x3 grid named by {', '.join(repr(p) for p in POSITION_PHRASES.values())}.
+Each scene is SVG first, rasterised by cairosvg at 64x64, and captioned from the same description,
+e.g. "a red star on a white background", "a small blue circle in the top left and a small yellow
+square in the bottom right on a black background". 10 % of captions are dropped to "" for
+classifier-free guidance.
+
+## Architecture
+
+| part | class | parameters |
+|---|---|---|
+| autoencoder (64x64x3 -> 16x16x4) | `AutoencoderKL` | {info.get('vae_params', 0) / 1e6:.2f} M |
+| text encoder (byte-level BPE, 40 tokens) | `CLIPTextModel` | {info.get('text_params', 0) / 1e6:.2f} M |
+| denoiser (cross-attention at 16, 8, 4) | `UNet2DConditionModel` | {info.get('unet_params', 0) / 1e6:.2f} M |
+| scheduler | `DDIMScheduler` (scaled_linear, 1000 steps, epsilon) | - |
+
+VAE `scaling_factor` = {info.get('scaling_factor', 0):.4f} (1 / std of the latents). Weights are fp32
+safetensors, {size_mb:.1f} MB in total.
+
+## Training
+
+CPU only, {info.get('threads')} thread(s). VAE: {vae.get('steps')} steps of batch {vae.get('batch')}
+in {vae.get('minutes', 0):.1f} min, held-out PSNR {vae.get('psnr_db', 0):.1f} dB. Text encoder and UNet
+jointly: {info.get('unet_steps')} steps of batch {info.get('batch')} in {info.get('unet_minutes', 0):.1f}
+min, AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 loss weighting, EMA 0.999.
+Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior
+--seed {info.get('seed')}` (add `--resume` after an interruption).
+
+## Measured quality
+
+{quality}
+
+## Intended use and limits
+
+Intended as the offline default prior of dreamsampler3d, for tests, demos and CI, and as a
+domain where results can be judged automatically. It knows only the caption vocabulary above;
+other words (e.g. "a photo of a dog") are tokenised into untrained character pieces and give
+arbitrary icons. 64x64 output only. Not a general image model: point `--model` at real
+Stable Diffusion weights for anything else.
+
+Licence: MIT.
+"""
+    (folder / "README.md").write_text(text)
