@@ -87,9 +87,15 @@ class DiffusionPrior:
         size = size[0] if isinstance(size, (tuple, list)) else size
         return int(size) * self.vae_scale
 
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this: the VAE's factor times the UNet's down-sampling."""
+        return self.vae_scale * 2 ** (len(self.unet.config.block_out_channels) - 1)
+
     def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        if height % self.vae_scale or width % self.vae_scale:
-            raise UserError(f"image size {width}x{height} must be a multiple of {self.vae_scale}")
+        m = self.size_multiple
+        if height < m or width < m or height % m or width % m:
+            raise UserError(f"image size {width}x{height}: both sides must be positive multiples of {m} for this model")
         return self.latent_channels, height // self.vae_scale, width // self.vae_scale
 
     def schedule(self, num_steps: int) -> Schedule:

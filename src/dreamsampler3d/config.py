@@ -1,0 +1,183 @@
+"""Typed run configurations: one dataclass per task, strict (unknown keys and bad values are errors).
+
+Values are merged in this order: dataclass defaults, ``configs/<task>.yaml``, ``--config FILE``,
+``key=value`` overrides, explicit flags (``--steps`` ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, List, Optional
+
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .errors import UserError
+from .priors.embedded import EMBEDDED
+from .sampler.inverse import InverseConfig
+from .tasks.edit import METHODS, EditOptions
+from .tasks.generate import GenerateOptions
+
+
+@dataclass
+class PriorConfig:
+    model: str = EMBEDDED  # a diffusers folder, a hub id, or 'embedded'
+    dtype: str = "auto"  # auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16
+    device: str = "auto"
+    negative_prompt: str = ""
+
+
+@dataclass
+class RunConfig:
+    steps: int = 50
+    seed: int = 0
+    out: str = "outputs/run"
+    snapshot_every: int = 10  # 0: no snapshots
+    checkpoint_every: int = 1  # sampler steps between checkpoints (0: none)
+    resume: Optional[str] = None
+    progress: bool = True
+
+
+@dataclass
+class _Common:
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+@dataclass
+class GenerateConfig(_Common, GenerateOptions):
+    pass
+
+
+@dataclass
+class EditConfig(_Common, EditOptions):
+    image: str = ""
+    height: Optional[int] = None
+    width: Optional[int] = None
+
+
+@dataclass
+class InpaintConfig(_Common):
+    image: str = ""
+    masks: List[str] = field(default_factory=list)  # white = fill, black = keep; one prompt each
+    prompts: List[str] = field(default_factory=list)
+    height: Optional[int] = None
+    width: Optional[int] = None
+    sampler: InverseConfig = field(default_factory=InverseConfig)
+
+
+@dataclass
+class RestoreConfig(_Common):
+    image: str = ""  # the degraded image (low resolution for sr4 / sr8)
+    degradation: str = "sr4"
+    mask: Optional[str] = None  # for degradation=inpaint
+    prompts: List[str] = field(default_factory=list)  # optional
+    height: Optional[int] = None  # restored size (default: the model's native size)
+    width: Optional[int] = None
+    blur_sigma: float = 2.0
+    noise_sigma: float = 0.0
+    sampler: InverseConfig = field(default_factory=lambda: InverseConfig(guidance=0.2))
+
+
+CONFIGS = {"generate": GenerateConfig, "edit": EditConfig, "inpaint": InpaintConfig, "restore": RestoreConfig}
+DEGRADATIONS = ("sr4", "sr8", "blur", "inpaint", "noise")
+
+
+def default_yaml(task: str) -> Path | None:
+    path = Path(str(resources.files("dreamsampler3d") / "configs" / f"{task}.yaml"))
+    return path if path.is_file() else None
+
+
+def _fail(exc: OmegaConfBaseException) -> UserError:
+    key = getattr(exc, "full_key", None)
+    msg = str(exc).splitlines()[0]
+    return UserError(f"config: {msg}" + (f" (key '{key}')" if key and key not in msg else ""))
+
+
+def build_config(task: str, config_file: str | None = None, overrides: list[str] = (), flags: dict[str, Any] | None = None):
+    """The resolved, validated dataclass for ``task``."""
+    if task not in CONFIGS:
+        raise UserError(f"unknown task {task!r}")
+    schema = OmegaConf.structured(CONFIGS[task])
+    layers = []
+    try:
+        for path in (default_yaml(task), config_file):
+            if path is None:
+                continue
+            if not Path(path).is_file():
+                raise UserError(f"--config {path}: no such file")
+            layers.append(OmegaConf.load(path))
+        bad = [o for o in overrides if "=" not in o]
+        if bad:
+            raise UserError(f"override {bad[0]!r} is not of the form key=value")
+        layers.append(OmegaConf.from_dotlist(list(overrides)))
+        if flags:
+            layers.append(OmegaConf.create(flags))
+        merged = OmegaConf.merge(schema, *layers)
+        cfg = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        raise _fail(exc) from None
+    except ValueError as exc:  # yaml errors
+        raise UserError(f"config: {str(exc).splitlines()[0]}") from None
+    validate(task, cfg)
+    return cfg
+
+
+def to_yaml(cfg) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def _check(cond: bool, message: str) -> None:
+    if not cond:
+        raise UserError(message)
+
+
+def _finite_floats(obj, prefix: str = "") -> None:
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            _finite_floats(value, f"{prefix}{f.name}.")
+        elif isinstance(value, float):
+            _check(math.isfinite(value), f"config: {prefix}{f.name} must be a finite number, got {value}")
+
+
+def validate(task: str, cfg) -> None:
+    """Value checks a type system cannot express; each failure names its key."""
+    _finite_floats(cfg)
+    run = cfg.run
+    _check(run.steps >= 1, f"config: run.steps must be >= 1, got {run.steps}")
+    _check(run.snapshot_every >= 0, f"config: run.snapshot_every must be >= 0, got {run.snapshot_every}")
+    _check(run.checkpoint_every >= 0, f"config: run.checkpoint_every must be >= 0, got {run.checkpoint_every}")
+    _check(cfg.prior.dtype in ("auto", "fp32", "fp16", "bf16"), f"config: prior.dtype must be auto, fp32, fp16 or bf16, got {cfg.prior.dtype!r}")
+    for key in ("height", "width"):
+        value = getattr(cfg, key, None)
+        _check(value is None or value > 0, f"config: {key} must be positive, got {value}")
+    if task == "generate":
+        _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
+        s = cfg.sampler
+        _check(s.renoise in ("null", "guided"), f"config: sampler.renoise must be null or guided, got {s.renoise!r}")
+        _check(s.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: sampler.omega_schedule: unknown {s.omega_schedule!r}")
+        _check(s.eta_schedule in ("constant", "alpha") and 0.0 <= s.eta <= 1.0, f"config: sampler.eta must lie in [0, 1], got {s.eta}")
+    if task == "edit":
+        _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
+        _check(cfg.method in METHODS, f"config: method must be one of {', '.join(METHODS)}, got {cfg.method!r}")
+        _check(cfg.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: omega_schedule: unknown {cfg.omega_schedule!r}")
+        _check(cfg.inversion_fixed_point_iters >= 0, "config: inversion_fixed_point_iters must be >= 0")
+    if task in ("edit", "inpaint", "restore"):
+        _check(cfg.image != "", "config: image is required (--image FILE)")
+    if task == "inpaint":
+        _check(len(cfg.masks) >= 1, "config: at least one mask is required (--mask FILE)")
+        _check(len(cfg.prompts) in (1, len(cfg.masks)),
+               f"config: give one prompt, or one per mask ({len(cfg.masks)} masks, {len(cfg.prompts)} prompts)")
+    if task == "restore":
+        _check(cfg.degradation in DEGRADATIONS, f"config: degradation must be one of {', '.join(DEGRADATIONS)}, got {cfg.degradation!r}")
+        _check(cfg.degradation != "inpaint" or cfg.mask, "config: degradation=inpaint needs --mask FILE")
+        _check(cfg.blur_sigma > 0 and cfg.noise_sigma >= 0, "config: blur_sigma must be > 0 and noise_sigma >= 0")
+    if task in ("inpaint", "restore"):
+        s = cfg.sampler
+        _check(s.cg_iters >= 0 and s.mu > 0, "config: sampler.cg_iters must be >= 0 and sampler.mu > 0")
+        _check(s.dreamsampler_every >= 1, "config: sampler.dreamsampler_every must be >= 1")
+        _check(0.0 <= s.eta <= 1.0, f"config: sampler.eta must lie in [0, 1], got {s.eta}")

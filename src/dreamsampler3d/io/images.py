@@ -1,0 +1,93 @@
+"""Reading inputs with one-line errors, and writing outputs atomically (never a half-written file)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import UserError
+
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """An RGB image, alpha composited on white (icons often have transparent backgrounds)."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            if img.mode in ("RGBA", "LA", "P"):
+                img = img.convert("RGBA")
+                background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+                return Image.alpha_composite(background, img).convert("RGB")
+            return img.convert("RGB")
+    except FileNotFoundError:
+        raise UserError(f"image {path}: no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise UserError(f"image {path}: not a readable image ({type(exc).__name__})") from None
+
+
+def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
+    """A fill mask (white = fill, black = keep) as float {0, 1} [H, W]; must match the image size."""
+    img = load_image(path).convert("L")
+    if img.size != size:
+        raise UserError(f"mask {path}: size {img.size[0]}x{img.size[1]} differs from the image's {size[0]}x{size[1]}")
+    m = np.asarray(img, dtype=np.float32) / 255.0
+    grey = float(((m > 0.1) & (m < 0.9)).mean())
+    if grey > 0.02:
+        raise UserError(f"mask {path}: not binary-like ({grey:.0%} of pixels are grey; use black = keep, white = fill)")
+    return (m >= 0.5).astype(np.float32)
+
+
+def to_tensor(img: Image.Image) -> torch.Tensor:
+    """PIL RGB -> [1, 3, H, W] in [-1, 1]."""
+    arr = np.asarray(img, dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """[1, 3, H, W] or [3, H, W] in [-1, 1] -> uint8 [H, W, 3]."""
+    x = x.detach().float().cpu()
+    if x.dim() == 4:
+        x = x[0]
+    return ((x.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+def _atomic_write(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_png(path: str | os.PathLike, image: torch.Tensor | np.ndarray) -> Path:
+    arr = image if isinstance(image, np.ndarray) else to_uint8(image)
+    return _atomic_write(Path(path), lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))
+
+
+def save_text(path: str | os.PathLike, text: str) -> Path:
+    return _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+
+
+def save_json(path: str | os.PathLike, data: dict) -> Path:
+    return save_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """PSNR in dB of uint8 images, optionally over a [H, W] region; identical images give 100 (a cap that
+    keeps metrics.json strict JSON)."""
+    diff = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    if mask is not None:
+        diff = diff[mask.astype(bool)]
+    mse = float(diff.mean()) if diff.size else 0.0
+    return 100.0 if mse == 0 else min(100.0, 10.0 * float(np.log10(255.0**2 / mse)))

@@ -1,0 +1,29 @@
+"""Where the embedded default prior (flat vector icons, trained by this project) lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+
+EMBEDDED = "embedded"
+_NAME = "icon-prior"
+
+
+def embedded_prior_path() -> Path | None:
+    """Inside the installed package (wheel) or at the repository root (editable install)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parents[1] / "assets" / _NAME, here.parents[3] / "assets" / _NAME):
+        if (candidate / "model_index.json").is_file():
+            return candidate
+    return None
+
+
+def resolve_model(model: str) -> str:
+    """'embedded' -> the shipped prior's folder; anything else unchanged (a folder or a hub id)."""
+    if model != EMBEDDED:
+        return model
+    path = embedded_prior_path()
+    if path is None:
+        raise UserError("the embedded prior is not installed in this checkout; pass --model FOLDER_OR_HUB_ID")
+    return str(path)

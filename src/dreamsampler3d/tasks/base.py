@@ -1,0 +1,92 @@
+"""SamplingTask: a per-asset sampling / optimisation loop as a LightningModule.
+
+One Lightning epoch is one sampler step. End-of-epoch checkpoints are Lightning's clean resume points, so a
+run killed at any moment resumes from its last finished step and gives the same bytes as an uninterrupted
+run. The prior is held outside the module's state_dict: checkpoints carry only the trajectory state.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+
+class _OneItem(Dataset):
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> int:
+        return index
+
+
+class SamplingTask(L.LightningModule):
+    """Subclasses define ``initial_state``, ``advance`` and ``render``; state is a dict of tensors."""
+
+    def __init__(self, prior: Any, num_steps: int, seed: int):
+        super().__init__()
+        self.automatic_optimization = False
+        self.prior = prior  # a plain object: not a submodule, not checkpointed
+        self.num_steps = int(num_steps)
+        self.seed = int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)  # CPU draws: same noise on any device
+        self.state: dict[str, Tensor] = {}
+        self.step_seconds: list[float] = []
+
+    # ------------------------------------------------------------------ subclass API
+    @abstractmethod
+    def initial_state(self) -> dict[str, Tensor]:
+        """The state before step 0 (noise, an inverted image, ...)."""
+
+    @abstractmethod
+    def advance(self, i: int) -> dict[str, float] | None:
+        """Perform sampler step i on ``self.state``; return scalars to log."""
+
+    @abstractmethod
+    def render(self) -> Tensor:
+        """The current best image, [1, 3, H, W] in [-1, 1] (a snapshot mid-run, the result at the end)."""
+
+    def metrics(self) -> dict[str, Any]:
+        """Task-specific numbers for metrics.json."""
+        return {}
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def finished(self) -> bool:
+        return int(self.state.get("done", torch.tensor(0))) >= self.num_steps
+
+    def randn(self, *shape: int) -> Tensor:
+        return torch.randn(*shape, generator=self.generator).to(self.prior.device)
+
+    # ------------------------------------------------------------------ Lightning
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(_OneItem(), batch_size=None)
+
+    def configure_optimizers(self):
+        return None
+
+    def on_fit_start(self) -> None:
+        self.prior.to(self.device)
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        if not self.state:
+            self.state = self.initial_state()
+        start = time.perf_counter()
+        logs = self.advance(self.current_epoch)
+        self.state["done"] = torch.tensor(self.current_epoch + 1)
+        self.step_seconds.append(time.perf_counter() - start)
+        if logs:
+            self.log_dict(logs, on_step=False, on_epoch=True, batch_size=1)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["sampler_state"] = {k: v.detach().cpu() for k, v in self.state.items()}
+        checkpoint["sampler_rng"] = self.generator.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.state = {k: v.to(self.prior.device) for k, v in checkpoint["sampler_state"].items()}
+        self.generator.set_state(checkpoint["sampler_rng"])

@@ -1,0 +1,112 @@
+"""Turn a validated config into a ready task: read and check inputs, build operators and regions.
+
+Everything that can fail on bad input happens here, before any output file exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import UserError
+from ..io.images import load_image, load_mask, to_tensor
+from ..sampler.operators import make_operator
+from .base import SamplingTask
+from .edit import EditTask
+from .generate import GenerateTask
+from .inverse_problem import InverseOptions, InverseProblemTask, observed_region_psnr
+
+
+@dataclass
+class Inputs:
+    """Loaded inputs and notes for the user (e.g. 'resized')."""
+
+    image: torch.Tensor | None = None  # [1, 3, H, W] in [-1, 1] at working size
+    masks: torch.Tensor | None = None  # [K, 1, H, W] fill masks at working size
+    notes: list[str] = field(default_factory=list)
+
+
+def _working_size(cfg, prior) -> tuple[int, int]:
+    h = cfg.height or prior.default_size
+    w = cfg.width or prior.default_size
+    prior.latent_shape(h, w)  # raises a UserError for sizes the model cannot take
+    return h, w
+
+
+def _resize(img: Image.Image, size: tuple[int, int], what: str, notes: list[str], resample=Image.BICUBIC) -> Image.Image:
+    h, w = size
+    if img.size != (w, h):
+        notes.append(f"{what} resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
+        img = img.resize((w, h), resample)
+    return img
+
+
+def _masks(paths: list[str], image: Image.Image, size: tuple[int, int], notes: list[str]) -> torch.Tensor:
+    out = []
+    for path in paths:
+        m = load_mask(path, image.size)
+        if m.max() == 0:
+            raise UserError(f"mask {path}: empty (no white pixels to fill)")
+        pil = _resize(Image.fromarray((m * 255).astype(np.uint8)), size, f"mask {path}", notes, Image.NEAREST)
+        out.append(torch.from_numpy(np.asarray(pil, dtype=np.float32) / 255.0)[None])
+    return (torch.stack(out) > 0.5).float()  # [K, 1, H, W]
+
+
+def read_inputs(task: str, cfg) -> tuple[Image.Image | None, list[str]]:
+    """Cheap checks that need no model: the image opens. (Masks are checked against it in ``build_task``.)"""
+    if task == "generate":
+        return None, []
+    return load_image(cfg.image), []
+
+
+def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[SamplingTask, Inputs, Callable[[torch.Tensor], dict]]:
+    """The LightningModule, its inputs, and a function result -> task-specific metrics."""
+    steps, seed, neg = cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt
+    inputs = Inputs()
+    if task == "generate":
+        return GenerateTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
+    if task == "edit":
+        size = _working_size(cfg, prior)
+        inputs.image = to_tensor(_resize(image, size, "image", inputs.notes))
+        return EditTask(prior, inputs.image, cfg, steps, seed, neg), inputs, lambda result: {}
+    if task == "inpaint":
+        size = _working_size(cfg, prior)
+        inputs.masks = _masks(list(cfg.masks), image, size, inputs.notes)
+        inputs.image = to_tensor(_resize(image, size, "image", inputs.notes))
+        prompts = list(cfg.prompts) * (len(cfg.masks) if len(cfg.prompts) == 1 else 1)
+        observed = 1.0 - inputs.masks.amax(0, keepdim=True)  # [1, 1, H, W]
+        if observed.sum() == 0:
+            raise UserError("the masks cover the whole image: nothing is left to keep")
+        op = make_operator("inpaint", observed=observed)
+        t = InverseProblemTask(prior, op, op.forward(inputs.image), size, inputs.masks,
+                               InverseOptions(prompts, cfg.sampler), steps, seed, neg)
+        def inpaint_metrics(result: torch.Tensor) -> dict:
+            decoded = t.decoded()  # before the last pixel-space projection: what the latent trajectory kept
+            return {"psnr_observed_db": observed_region_psnr(result, inputs.image, observed),
+                    "psnr_observed_decoded_db": observed_region_psnr(decoded, inputs.image, observed)}
+
+        return t, inputs, inpaint_metrics
+    if task == "restore":
+        return _build_restore(cfg, prior, image, inputs)
+    raise UserError(f"unknown task {task!r}")
+
+
+def _build_restore(cfg, prior, image: Image.Image, inputs: Inputs):
+    size = _working_size(cfg, prior)
+    steps, seed, neg = cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt
+    observed = None
+    if cfg.degradation == "inpaint":
+        fill = _masks([cfg.mask], image, size, inputs.notes)
+        observed = 1.0 - fill
+    op = make_operator(cfg.degradation, observed=observed, blur_sigma=cfg.blur_sigma, noise_sigma=cfg.noise_sigma)
+    mh, mw = op.measurement_shape(*size)
+    y = to_tensor(_resize(image, (mh, mw), "degraded image", inputs.notes))
+    if observed is not None:
+        y = op.forward(y)  # whatever the holes hold is not a measurement
+    regions = (1.0 - observed) if observed is not None else torch.ones(1, 1, *size)
+    t = InverseProblemTask(prior, op, y, size, regions, InverseOptions(list(cfg.prompts), cfg.sampler), steps, seed, neg)
+    return t, inputs, lambda result: {"measurement_psnr_db": t.measurement_psnr(result)}

@@ -1,0 +1,119 @@
+"""Run a task end to end: validate, load, sample under Lightning, write outputs atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from ..config import build_config, to_yaml
+from ..errors import UserError
+from ..io.images import save_json, save_png, save_text
+from ..priors.diffusion_prior import DiffusionPrior
+from ..priors.embedded import resolve_model
+from .callbacks import AtomicCheckpoint, Snapshots, StepProgressBar
+from .prepare import build_task, read_inputs
+
+
+def quiet_libraries() -> None:
+    """Library chatter (download bars, Lightning tips) drowns the one progress bar that matters."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
+    warnings.filterwarnings("ignore", message=".*torch_dtype.*")
+
+
+def fingerprint(cfg) -> str:
+    """What makes two runs the same run: everything but where they write and whether they resume."""
+    text = to_yaml(cfg)
+    keep = [line for line in text.splitlines() if not line.strip().startswith(("out:", "resume:", "progress:", "snapshot_every:", "checkpoint_every:"))]
+    return hashlib.sha256("\n".join(keep).encode()).hexdigest()[:16]
+
+
+def _check_resume(path: str | None, expected: str) -> None:
+    if path is None:
+        return
+    if not Path(path).is_file():
+        raise UserError(f"--resume {path}: no such checkpoint")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise UserError(f"--resume {path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if ckpt.get("run_fingerprint") != expected:
+        raise UserError(f"--resume {path}: the checkpoint belongs to a run with a different configuration")
+
+
+class _Fingerprint(L.Callback):
+    def __init__(self, value: str):
+        self.value = value
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint["run_fingerprint"] = self.value
+
+
+def run_config(task: str, cfg, log=print) -> Path:
+    """Execute a validated config; returns the output folder."""
+    quiet_libraries()
+    image, _ = read_inputs(task, cfg)
+    fp = fingerprint(cfg)
+    _check_resume(cfg.run.resume, fp)
+    L.seed_everything(cfg.run.seed, verbose=False)
+    prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, cfg.prior.device)
+    module, inputs, task_metrics = build_task(task, cfg, prior, image)
+    for note in inputs.notes:
+        log(f"note: {note}")
+
+    out = Path(cfg.run.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_text(out / "config.yaml", to_yaml(cfg))
+    if inputs.image is not None:
+        save_png(out / "input.png", inputs.image)
+    checkpoint = AtomicCheckpoint(out / "checkpoints", cfg.run.checkpoint_every)
+    callbacks: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
+    if cfg.run.progress:
+        callbacks.append(StepProgressBar(task))
+    trainer = L.Trainer(
+        accelerator="cuda" if prior.device.type == "cuda" else "cpu", devices=1, max_epochs=cfg.run.steps,
+        logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=cfg.run.progress,
+        num_sanity_val_steps=0, callbacks=callbacks, default_root_dir=str(out), log_every_n_steps=1,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, ckpt_path=cfg.run.resume)
+    if not module.finished:
+        raise RuntimeError("the run stopped before its last step")
+    with torch.no_grad():
+        result = module.render()
+    seconds = time.perf_counter() - start
+    save_png(out / "result.png", result)
+    metrics = {
+        "task": task,
+        "steps": cfg.run.steps,
+        "seconds": round(seconds, 3),
+        "seconds_per_step": round(sum(module.step_seconds) / max(len(module.step_seconds), 1), 5),
+        "resumed_from": cfg.run.resume,
+        "device": str(prior.device),
+        "model": cfg.prior.model,
+        **task_metrics(result),
+    }
+    save_json(out / "metrics.json", metrics)
+    return out
+
+
+def run(task: str, config_file: str | None = None, overrides: list[str] = (), flags: dict | None = None, log=print) -> Path:
+    """Python entry point, same semantics as the CLI: ``run('generate', flags={'prompt': 'a red star'})``."""
+    return run_config(task, build_config(task, config_file, list(overrides), flags), log)

@@ -1,0 +1,92 @@
+"""Bad input: one clear line on stderr, a non-zero exit, and no result files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from dreamsampler3d.cli.main import main
+
+from helpers import box_mask, gradient_mask, icon
+
+
+def _fails(argv, out, capsys, expect: str) -> str:
+    code = main([*argv, "--out", str(out), "--no-progress", "--steps", "3"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("dreamsampler3d: error:")
+    assert expect in lines[0], lines[0]
+    for name in ("result.png", "metrics.json", "config.yaml"):
+        assert not (out / name).exists()
+    return lines[0]
+
+
+def test_missing_model_folder(tmp_path, capsys):
+    _fails(["generate", "--model", str(tmp_path / "nope"), "--prompt", "x"], tmp_path / "o", capsys, "no such folder")
+
+
+def test_non_diffusers_folder(tmp_path, capsys):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "weights.bin").write_bytes(b"\0" * 10)
+    _fails(["generate", "--model", str(tmp_path / "junk"), "--prompt", "x"], tmp_path / "o", capsys, "model_index.json")
+
+
+def test_hub_id_while_offline(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    _fails(["generate", "--model", "nobody-here/no-such-model", "--prompt", "x"], tmp_path / "o", capsys, "offline")
+
+
+def test_unreadable_image(tiny_folders, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_text("this is not a png")
+    _fails(["edit", "--model", tiny_folders["sd1"], "--image", str(bad), "--prompt", "x"], tmp_path / "o", capsys,
+           "not a readable image")
+
+
+def test_mask_of_wrong_size(tiny_folders, tmp_path, capsys):
+    image, mask = icon(tmp_path / "in.png", 32), box_mask(tmp_path / "m.png", 48, (0, 0, 10, 10))
+    _fails(["inpaint", "--model", tiny_folders["sd1"], "--image", str(image), "--mask", str(mask), "--prompt", "x"],
+           tmp_path / "o", capsys, "differs from the image")
+
+
+def test_mask_not_binary(tiny_folders, tmp_path, capsys):
+    image, mask = icon(tmp_path / "in.png", 32), gradient_mask(tmp_path / "m.png", 32)
+    _fails(["inpaint", "--model", tiny_folders["sd1"], "--image", str(image), "--mask", str(mask), "--prompt", "x"],
+           tmp_path / "o", capsys, "not binary-like")
+
+
+def test_unknown_config_key(tiny_folders, tmp_path, capsys):
+    line = _fails(["generate", "--model", tiny_folders["sd1"], "--prompt", "x", "sampler.guidanse=3"], tmp_path / "o",
+                  capsys, "guidanse")
+    assert "config" in line
+
+
+@pytest.mark.parametrize("argv,key", [
+    (["--steps", "-3"], "run.steps"),
+    (["sampler.guidance=nan"], "guidance"),
+    (["sampler.guidance=abc"], "guidance"),
+    (["sampler.eta=2"], "eta"),
+])
+def test_invalid_values(tiny_folders, tmp_path, capsys, argv, key):
+    code = main(["generate", "--model", tiny_folders["sd1"], "--prompt", "x", *argv, "--out", str(tmp_path / "o"),
+                 "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and key in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_config_file_and_bad_override(tmp_path, capsys):
+    _fails(["generate", "--prompt", "x", "--config", str(tmp_path / "none.yaml")], tmp_path / "o", capsys, "no such file")
+    _fails(["generate", "--prompt", "x", "justaword"], tmp_path / "o", capsys, "key=value")
+
+
+def test_console_script_exit_status(tmp_path):
+    """The installed entry point itself exits non-zero with the one-line message."""
+    proc = subprocess.run([sys.executable, "-m", "dreamsampler3d.cli.main", "generate", "--model", str(tmp_path / "x"),
+                           "--prompt", "a", "--no-progress"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("dreamsampler3d: error:") and len(proc.stderr.strip().splitlines()) == 1
