@@ -36,7 +36,7 @@ class RunConfig:
     seed: int = 0
     out: str = "outputs/run"
     snapshot_every: int = 10  # 0: no snapshots
-    checkpoint_every: int = 1  # sampler steps between checkpoints (0: none)
+    checkpoint_every: int = 10  # sampler steps between checkpoints (0: none)
     resume: Optional[str] = None
     progress: bool = True
 

@@ -77,7 +77,11 @@ def run_config(task: str, cfg, log=print) -> Path:
     module, inputs, task_metrics = build_task(task, cfg, prior, image)
     for note in inputs.notes:
         log(f"note: {note}")
+    return execute(task, cfg, module, inputs, task_metrics, fp)
 
+
+def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
+    """Sample under a Lightning Trainer and write config.yaml, snapshots, result.png and metrics.json."""
     out = Path(cfg.run.out)
     out.mkdir(parents=True, exist_ok=True)
     save_text(out / "config.yaml", to_yaml(cfg))
@@ -87,8 +91,9 @@ def run_config(task: str, cfg, log=print) -> Path:
     callbacks: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
     if cfg.run.progress:
         callbacks.append(StepProgressBar(task))
+    device = module.prior.device
     trainer = L.Trainer(
-        accelerator="cuda" if prior.device.type == "cuda" else "cpu", devices=1, max_epochs=cfg.run.steps,
+        accelerator="cuda" if device.type == "cuda" else "cpu", devices=1, max_epochs=cfg.run.steps,
         logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=cfg.run.progress,
         num_sanity_val_steps=0, callbacks=callbacks, default_root_dir=str(out), log_every_n_steps=1,
     )
@@ -106,7 +111,7 @@ def run_config(task: str, cfg, log=print) -> Path:
         "seconds": round(seconds, 3),
         "seconds_per_step": round(sum(module.step_seconds) / max(len(module.step_seconds), 1), 5),
         "resumed_from": cfg.run.resume,
-        "device": str(prior.device),
+        "device": str(device),
         "model": cfg.prior.model,
         **task_metrics(result),
     }
