@@ -72,7 +72,8 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
 def test_resume_rejects_a_checkpoint_of_another_run(tiny_folders, tmp_path, capsys):
     from dreamsampler3d.cli.main import main
 
-    base = ["generate", "--model", tiny_folders["sd1"], "--prompt", "a red star", "--steps", "4", "--no-progress"]
+    base = ["generate", "--model", tiny_folders["sd1"], "--prompt", "a red star", "--steps", "4", "--no-progress",
+            "run.checkpoint_every=1"]
     assert main([*base, "--out", str(tmp_path / "a")]) == 0
     capsys.readouterr()
     ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"

@@ -66,14 +66,15 @@ def _from_hub(model_id: str, dtype: torch.dtype):
         pass
     if _offline():
         raise UserError(
-            f"--model {model_id}: hub id not in the local cache and the hub is offline (HF_HUB_OFFLINE=1); "
-            "download it where there is network or pass a local folder"
+            f"--model {model_id}: no such folder, and as a hub id it is not in the local cache while offline "
+            "(HF_HUB_OFFLINE=1); download it where there is network, or pass a local folder"
         )
     try:
         return DiffusionPipeline.from_pretrained(model_id, torch_dtype=dtype)
     except Exception as exc:
         raise UserError(
-            f"--model {model_id}: could not fetch from the hub ({_first_line(exc)}); pass a local folder"
+            f"--model {model_id}: no such folder, and fetching it as a hub id failed ({_first_line(exc)}); "
+            "pass a local folder"
         ) from None
 
 
