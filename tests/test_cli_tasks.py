@@ -76,3 +76,19 @@ def test_same_seed_same_bytes(tiny_folders, tmp_path):
     a, b, c = ((tmp_path / x / "result.png").read_bytes() for x in "abc")
     assert a == b
     assert a != c
+
+
+@pytest.mark.parametrize("family,method", [("sd1", "dreamsampler"), ("sdxl", "sds")])
+def test_text_to_3d_from_cli(tiny_folders, tmp_path, family, method):
+    import trimesh
+
+    out = tmp_path / "t3d"
+    code = main(["text-to-3d", "--model", tiny_folders[family], "--prompt", "a red circle", "--method", method,
+                 "--steps", "3", "--out", str(out), "--no-progress", "mesh_formats=[glb,ply]", "mesh_resolution=48",
+                 "orbit_frames=6"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / metrics["video"]).is_file()
+    mesh = trimesh.load(out / "mesh.glb", force="mesh")
+    assert len(mesh.vertices) == metrics["mesh_vertices"] > 0
+    assert np.asarray(Image.open(out / "result.png")).shape == (32, 128, 3)

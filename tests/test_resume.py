@@ -48,14 +48,18 @@ def _kill_half_way(cmd: list[str], out: Path, steps: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["generate", "inpaint"])
+@pytest.mark.parametrize("task", ["generate", "inpaint", "text-to-3d"])
 def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
     steps = 120
     image, mask = icon(tmp_path / "in.png"), box_mask(tmp_path / "m.png", 32, (0, 0, 15, 31))
     if task == "generate":  # stochastic renoising: the RNG state must survive the kill too
         args = ["generate", "--prompt", "a red star", "sampler.eta=0.7"]
-    else:  # DPS gradients, CG, eta_t = alpha_t noise
+    elif task == "inpaint":  # DPS gradients, CG, eta_t = alpha_t noise
         args = ["inpaint", "--image", str(image), "--mask", str(mask), "--prompt", "a star"]
+    else:  # NeRF weights, Adam state, random cameras and shading
+        steps = 16
+        args = ["text-to-3d", "--prompt", "a red circle", "inner_steps=2", "render_size=16", "mesh_formats=[ply]",
+                "mesh_resolution=32", "orbit_frames=4", "run.checkpoint_every=1"]
     args += ["--model", tiny_folders["sd1"], "--steps", str(steps), "--seed", "7", "run.snapshot_every=0"]
 
     full = tmp_path / "full"
@@ -67,6 +71,8 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
     resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-1000:]
     assert (killed / "result.png").read_bytes() == (full / "result.png").read_bytes()
+    if task == "text-to-3d":
+        assert (killed / "mesh.ply").read_bytes() == (full / "mesh.ply").read_bytes()
 
 
 def test_resume_rejects_a_checkpoint_of_another_run(tiny_folders, tmp_path, capsys):

@@ -20,6 +20,7 @@ from .priors.embedded import EMBEDDED
 from .sampler.inverse import InverseConfig
 from .tasks.edit import METHODS, EditOptions
 from .tasks.generate import GenerateOptions
+from .tasks.text_to_3d import TextTo3DOptions
 
 
 @dataclass
@@ -82,7 +83,13 @@ class RestoreConfig(_Common):
     sampler: InverseConfig = field(default_factory=lambda: InverseConfig(guidance=0.2))
 
 
-CONFIGS = {"generate": GenerateConfig, "edit": EditConfig, "inpaint": InpaintConfig, "restore": RestoreConfig}
+@dataclass
+class TextTo3DConfig(_Common, TextTo3DOptions):
+    pass
+
+
+CONFIGS = {"generate": GenerateConfig, "edit": EditConfig, "inpaint": InpaintConfig, "restore": RestoreConfig,
+           "text-to-3d": TextTo3DConfig}
 DEGRADATIONS = ("sr4", "sr8", "blur", "inpaint", "noise")
 
 
@@ -176,6 +183,17 @@ def validate(task: str, cfg) -> None:
         _check(cfg.degradation in DEGRADATIONS, f"config: degradation must be one of {', '.join(DEGRADATIONS)}, got {cfg.degradation!r}")
         _check(cfg.degradation != "inpaint" or cfg.mask, "config: degradation=inpaint needs --mask FILE")
         _check(cfg.blur_sigma > 0 and cfg.noise_sigma >= 0, "config: blur_sigma must be > 0 and noise_sigma >= 0")
+    if task == "text-to-3d":
+        _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
+        _check(cfg.method in ("dreamsampler", "sds"), f"config: method must be dreamsampler or sds, got {cfg.method!r}")
+        _check(cfg.view_prompts in ("auto", "on", "off"), f"config: view_prompts must be auto, on or off, got {cfg.view_prompts!r}")
+        _check(cfg.views >= 1 and 1 <= cfg.views_per_step, "config: views and views_per_step must be >= 1")
+        _check(cfg.views_per_step <= cfg.views or cfg.method == "sds", "config: views_per_step must be <= views")
+        _check(cfg.inner_steps >= 1 and cfg.render_size >= 8, "config: inner_steps must be >= 1 and render_size >= 8")
+        for key in ("elevation", "fov", "distance"):
+            v = getattr(cfg, key)
+            _check(len(v) == 2 and v[0] <= v[1], f"config: {key} must be a [low, high] pair, got {v}")
+        _check(all(f in ("glb", "obj", "ply") for f in cfg.mesh_formats), f"config: mesh_formats: glb, obj, ply, got {cfg.mesh_formats}")
     if task in ("inpaint", "restore"):
         s = cfg.sampler
         _check(s.cg_iters >= 0 and s.mu > 0, "config: sampler.cg_iters must be >= 0 and sampler.mu > 0")

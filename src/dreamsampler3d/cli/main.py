@@ -13,6 +13,7 @@ TASK_HELP = {
     "edit": "edit a real image towards a prompt (DDIM inversion + DreamSampler; --method dds|pds|sds baselines)",
     "inpaint": "fill masked regions (white = fill), one prompt per mask, with data consistency",
     "restore": "super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
+    "text-to-3d": "a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
 }
 
 EPILOG = """examples:
@@ -31,7 +32,7 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model (default: the embedded icon prior)")
     p.add_argument("--prompt", action="append", help="text prompt (inpaint: repeat once per --mask)")
-    if name != "generate":
+    if name not in ("generate", "text-to-3d"):
         p.add_argument("--image", help="input image (restore: the degraded image)")
     if name in ("inpaint", "restore"):
         p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (inpaint: repeatable)")
@@ -39,6 +40,8 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--degradation", choices=["sr4", "sr8", "blur", "inpaint", "noise"], help="what happened to the image")
     if name == "edit":
         p.add_argument("--method", choices=["dreamsampler", "dds", "pds", "sds"], help="editing rule (default dreamsampler)")
+    if name == "text-to-3d":
+        p.add_argument("--method", choices=["dreamsampler", "sds"], help="distillation rule (default dreamsampler)")
     p.add_argument("--steps", type=int, help="sampler steps")
     p.add_argument("--seed", type=int, help="random seed (same seed, same machine: same bytes)")
     p.add_argument("--out", help="output folder")
@@ -60,7 +63,7 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
     if run:
         flags["run"] = run
     if args.prompt:
-        if task in ("generate", "edit"):
+        if task in ("generate", "edit", "text-to-3d"):
             if len(args.prompt) > 1:
                 raise UserError(f"{task} takes one --prompt")
             flags["prompt"] = args.prompt[0]

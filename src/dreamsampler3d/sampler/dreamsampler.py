@@ -61,11 +61,19 @@ class DreamSampler:
         if self.config.renoise not in ("null", "guided"):
             raise ValueError(f"renoise must be 'null' or 'guided', got {self.config.renoise!r}")
 
-    def propose(self, z_t: Tensor, i: int) -> Proposal:
-        """Steps 1-3 without regularisers: the closed-form target for the first condition."""
+    def propose(self, z_t: Tensor, i: int, sample_conds: Sequence[Any] | None = None) -> Proposal:
+        """Steps 1-3 without regularisers: the closed-form target for the first condition.
+
+        ``sample_conds`` (one per sample, e.g. view-dependent prompts) replaces ``conds`` for this call.
+        """
         t, a, a_prev = self.schedule.at(i)
-        eps = self.denoiser.eps(z_t, t, [self.null, *self.conds])  # [1 + K, B, C, h, w]
-        eps_null, eps_conds = eps[0], eps[1:]
+        if sample_conds is None:
+            eps = self.denoiser.eps(z_t, t, [self.null, *self.conds])  # [1 + K, B, C, h, w]
+            eps_null, eps_conds = eps[0], eps[1:]
+        else:
+            b = z_t.shape[0]
+            eps = self.denoiser.eps_each(torch.cat([z_t, z_t]), t, [self.null] * b + list(sample_conds))  # [2B, ...]
+            eps_null, eps_conds = eps[:b], eps[b:].unsqueeze(0)
         w = omega_t(self.config.guidance, self.config.omega_schedule, a)
         if eps_conds.shape[0]:
             guided = cfg(eps_null, eps_conds[0], w)

@@ -8,6 +8,7 @@ run. The prior is held outside the module's state_dict: checkpoints carry only t
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from abc import abstractmethod
 from typing import Any
 
@@ -52,8 +53,8 @@ class SamplingTask(L.LightningModule):
     def render(self) -> Tensor:
         """The current best image, [1, 3, H, W] in [-1, 1] (a snapshot mid-run, the result at the end)."""
 
-    def metrics(self) -> dict[str, Any]:
-        """Task-specific numbers for metrics.json."""
+    def export(self, out: Path) -> dict[str, Any]:
+        """Extra outputs (videos, meshes) written after the result; returns entries for metrics.json."""
         return {}
 
     # ------------------------------------------------------------------ helpers

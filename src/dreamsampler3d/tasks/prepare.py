@@ -19,6 +19,7 @@ from .base import SamplingTask
 from .edit import EditTask
 from .generate import GenerateTask
 from .inverse_problem import InverseOptions, InverseProblemTask, observed_region_psnr
+from .text_to_3d import TextTo3DTask
 
 
 @dataclass
@@ -58,7 +59,7 @@ def _masks(paths: list[str], image: Image.Image, size: tuple[int, int], notes: l
 
 def read_inputs(task: str, cfg) -> tuple[Image.Image | None, list[str]]:
     """Cheap checks that need no model: the image opens. (Masks are checked against it in ``build_task``.)"""
-    if task == "generate":
+    if task in ("generate", "text-to-3d"):
         return None, []
     return load_image(cfg.image), []
 
@@ -69,6 +70,9 @@ def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[Sampli
     inputs = Inputs()
     if task == "generate":
         return GenerateTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
+    if task == "text-to-3d":
+        embedded = cfg.prior.model == "embedded"
+        return TextTo3DTask(prior, cfg, steps, seed, neg, embedded), inputs, lambda result: {}
     if task == "edit":
         size = _working_size(cfg, prior)
         inputs.image = to_tensor(_resize(image, size, "image", inputs.notes))

@@ -105,6 +105,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         result = module.render()
     seconds = time.perf_counter() - start
     save_png(out / "result.png", result)
+    exported = module.export(out)
     metrics = {
         "task": task,
         "steps": cfg.run.steps,
@@ -114,6 +115,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         "device": str(device),
         "model": cfg.prior.model,
         **task_metrics(result),
+        **exported,
     }
     save_json(out / "metrics.json", metrics)
     return out

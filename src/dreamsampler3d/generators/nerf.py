@@ -1,0 +1,114 @@
+"""The NeRF generator: a field plus background rendered from cameras, with DreamFusion-style shading,
+regularisers and mesh export. Parameter groups carry their own learning rates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ..renderers.nerf.cameras import Cameras, camera_rays, near_far
+from ..renderers.nerf.volume import OccupancyRenderer, render_dense
+from .nerf_field import DirectionalBackground, FieldConfig, TriplaneField
+
+
+@dataclass
+class NeRFConfig:
+    field: FieldConfig = field(default_factory=FieldConfig)
+    samples_per_ray: int = 48
+    ambient: float = 0.3  # light = ambient + (1 - ambient) max(0, n . l)
+    albedo_probability: float = 0.5  # DreamFusion: sometimes render unshaded albedo
+    lr_planes: float = 0.02
+    lr_mlp: float = 0.005
+    lr_background: float = 0.005
+    occupancy_grid: bool = True  # used on CUDA only (nerfacc's estimator)
+
+
+class NeRFGenerator(nn.Module):
+    def __init__(self, config: Optional[NeRFConfig] = None):
+        super().__init__()
+        self.config = config or NeRFConfig()
+        self.field = TriplaneField(self.config.field)
+        self.background = DirectionalBackground()
+        self._occupancy: OccupancyRenderer | None = None
+
+    def parameter_groups(self) -> list[dict]:
+        c = self.config
+        return [{"params": [self.field.planes], "lr": c.lr_planes, "name": "planes"},
+                {"params": list(self.field.mlp.parameters()), "lr": c.lr_mlp, "name": "mlp"},
+                {"params": list(self.background.parameters()), "lr": c.lr_background, "name": "background"}]
+
+    def _field_fn(self, points: Tensor, dirs: Tensor) -> tuple[Tensor, Tensor]:
+        return self.field(points)
+
+    def render(self, cameras: Cameras, height: int, width: int, shading: str = "albedo", jitter: bool = False,
+               generator: torch.Generator | None = None, step: int | None = None) -> dict[str, Tensor]:
+        """Images of V cameras: rgb [V, 3, H, W] in [0, 1], opacity [V, 1, H, W], normals-facing penalty [V]."""
+        device = self.field.planes.device
+        origins, dirs = camera_rays(cameras, height, width)  # [V, H, W, 3]
+        v = len(cameras)
+        origins, dirs = origins.reshape(-1, 3).to(device), dirs.reshape(-1, 3).to(device)
+        near, far = near_far(cameras.distance, self.config.field.radius * 3**0.5)
+        rays_per_view = height * width
+        if device.type == "cuda" and self.config.occupancy_grid:
+            out = self._render_occupancy(origins, dirs, float(near.min()), float(far.max()), step)
+        else:
+            near = near.repeat_interleave(rays_per_view).to(device)
+            far = far.repeat_interleave(rays_per_view).to(device)
+            out = render_dense(self._field_fn, origins, dirs, near, far, self.config.samples_per_ray, jitter, generator)
+        albedo, opacity = out["rgb"], out["opacity"]  # [R, 3], [R, 1]
+        surface = origins + dirs * out["depth"]
+        normals = self.field.normals(surface)  # [R, 3]
+        if shading == "albedo":
+            rgb = albedo
+        else:
+            light = torch.nn.functional.normalize(cameras.positions().to(device) + 0.5 * torch.randn(v, 3, generator=generator).to(device), dim=-1)
+            lambert = (normals * light.repeat_interleave(rays_per_view, 0)).sum(-1, keepdim=True).clamp_min(0)
+            shade = self.config.ambient + (1 - self.config.ambient) * lambert
+            rgb = (albedo if shading == "diffuse" else torch.ones_like(albedo)) * shade
+        image = rgb + (1 - opacity) * self.background(dirs)
+        facing = (opacity * (normals * dirs).sum(-1, keepdim=True).clamp_min(0) ** 2).view(v, -1).mean(1)
+
+        def to_image(x: Tensor) -> Tensor:
+            return x.view(v, height, width, -1).permute(0, 3, 1, 2)
+
+        return {"rgb": to_image(image), "opacity": to_image(opacity), "orientation": facing}
+
+    def _render_occupancy(self, origins, dirs, near, far, step):
+        if self._occupancy is None:
+            self._occupancy = OccupancyRenderer(self.config.field.radius, 32, origins.device)
+        if step is not None and self.training:
+            self._occupancy.update(step, self.field.density)
+        return self._occupancy.render(self._field_fn, origins, dirs, near, far, (far - near) / self.config.samples_per_ray)
+
+    @torch.no_grad()
+    def density_grid(self, resolution: int = 96) -> tuple[Tensor, Tensor]:
+        """Density on a regular grid over the scene box: [N, N, N] and the axis coordinates [N]."""
+        r = self.config.field.radius
+        axis = torch.linspace(-r, r, resolution, device=self.field.planes.device)
+        grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij"), dim=-1)  # [N, N, N, 3]
+        sigma = torch.cat([self.field.density(chunk) for chunk in grid.view(-1, 3).split(65536)])
+        return sigma.view(resolution, resolution, resolution), axis
+
+    @torch.no_grad()
+    def extract_mesh(self, resolution: int = 96, threshold: float | None = None):
+        """Marching cubes (scikit-image) on the density grid; vertex colours from the albedo field."""
+        import trimesh
+        from skimage import measure
+
+        sigma, axis = self.density_grid(resolution)
+        volume = sigma.cpu().numpy()
+        level = threshold if threshold is not None else float(min(10.0, 0.5 * volume.max()))
+        if not (volume.min() < level < volume.max()):
+            raise ValueError("the density field is empty: no surface to extract")
+        verts, faces, _, _ = measure.marching_cubes(volume, level=level)
+        spacing = float(axis[1] - axis[0])
+        verts = verts * spacing + float(axis[0])
+        albedo = torch.cat([self.field(chunk)[1] for chunk in torch.from_numpy(verts).float().to(axis.device).split(65536)])
+        colours = (albedo.clamp(0, 1).cpu().numpy() * 255).round().astype(np.uint8)
+        # marching_cubes orients faces for rising values; density falls outwards, so flip to face out
+        return trimesh.Trimesh(vertices=verts, faces=faces[:, ::-1].copy(), vertex_colors=colours, process=False)
