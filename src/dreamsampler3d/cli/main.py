@@ -84,6 +84,46 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
     return flags
 
 
+def _batch(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="dreamsampler3d batch", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="run many prompts, sharded across processes / GPUs / nodes (Lightning DDP launch)",
+        epilog="""prompt files: .txt (one prompt a line, # comments), .csv (columns prompt, seed, and any config key),
+.jsonl ({"prompt": ..., "seed": ..., "options": {"sampler.guidance": 5}}).
+Rerunning the same command skips finished items and retries failed ones; see OUT/manifest.jsonl.
+
+  dreamsampler3d batch --task generate --prompts prompts.txt --out out/batch --devices 2
+  # two nodes of 8 GPUs (run on each node, NODE_RANK=0 and 1):
+  MASTER_ADDR=node0 MASTER_PORT=29500 NODE_RANK=0 dreamsampler3d batch --task text-to-3d \\
+      --prompts p.txt --out /shared/out --accelerator gpu --devices 8 --num-nodes 2""")
+    p.add_argument("--task", required=True, help="generate, text-to-3d (text-to-svg when available)")
+    p.add_argument("--prompts", required=True, help="prompt file: .txt, .csv or .jsonl")
+    p.add_argument("--out", required=True, help="output folder: one sub-folder per item, manifest.jsonl")
+    p.add_argument("--devices", type=int, default=1, help="processes (CPU) or GPUs per node")
+    p.add_argument("--num-nodes", type=int, default=1)
+    p.add_argument("--strategy", default="auto", help="Lightning strategy (default: ddp when more than one process)")
+    p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
+    p.add_argument("--model", help="diffusers folder or hub id (default: the embedded icon prior)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--seed", type=int, default=0, help="items without a seed get seed + their index")
+    p.add_argument("--config", help="YAML merged over the task's defaults for every item")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per process (default: cores / processes)")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("overrides", nargs="*", metavar="key=value")
+    a = p.parse_intermixed_args(argv)
+    from ..batch.runner import BatchOptions, run_batch
+
+    flags: dict[str, Any] = {}
+    if a.model:
+        flags["prior"] = {"model": a.model}
+    if a.steps is not None:
+        flags["run"] = {"steps": a.steps}
+    opts = BatchOptions(task=a.task, prompts=a.prompts, out=a.out, devices=a.devices, num_nodes=a.num_nodes,
+                        strategy=a.strategy, accelerator=a.accelerator, config=a.config, overrides=a.overrides,
+                        flags=flags, seed=a.seed, threads=a.threads, progress=not a.no_progress)
+    return run_batch(opts, log=lambda msg: print(msg, file=sys.stderr))
+
+
 def _tiny_model(argv: list[str]) -> None:
     p = argparse.ArgumentParser(prog="dreamsampler3d make-tiny-model",
                                 description="save a tiny random-weight pipeline (for trying the tool without weights)")
@@ -108,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="task", metavar="<task>")
     for name, text in TASK_HELP.items():
         sub.add_parser(name, help=text, add_help=False)
+    sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
     sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in assets/icon-prior)", add_help=False)
     return parser
@@ -119,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == "make-tiny-model":
             _tiny_model(argv[1:])
             return 0
+        if argv and argv[0] == "batch":
+            return _batch(argv[1:])
         if argv and argv[0] == "train-prior":
             from ..priors.training.train_prior import main as train_main
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.strategies import SingleDeviceStrategy
 import torch
 
 from ..config import build_config, to_yaml
@@ -92,8 +93,9 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
     if cfg.run.progress:
         callbacks.append(StepProgressBar(task))
     device = module.prior.device
-    trainer = L.Trainer(
-        accelerator="cuda" if device.type == "cuda" else "cpu", devices=1, max_epochs=cfg.run.steps,
+    trainer = L.Trainer(  # one asset, one device: explicit, so runs inside a DDP-launched batch stay local
+        accelerator="cuda" if device.type == "cuda" else "cpu", strategy=SingleDeviceStrategy(device),
+        max_epochs=cfg.run.steps,
         logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=cfg.run.progress,
         num_sanity_val_steps=0, callbacks=callbacks, default_root_dir=str(out), log_every_n_steps=1,
     )

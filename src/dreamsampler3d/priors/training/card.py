@@ -10,6 +10,7 @@ from ...data.icons import BACKGROUNDS, COLOURS, POSITION_PHRASES, SHAPES
 def write_card(folder: Path, info: dict, quality_md: str | None = None) -> None:
     """Render the card from training_info.json content and an optional benchmark table."""
     vae = info.get("vae", {})
+    dec = info.get("decoder_finetune") or {}
     folder = Path(folder)
     size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
     quality = quality_md or "Not measured yet: run `python benchmarks/prior_quality.py`."
@@ -52,7 +53,9 @@ safetensors, {size_mb:.1f} MB in total.
 ## Training
 
 CPU only, {info.get('threads')} thread(s). VAE: {vae.get('steps')} steps of batch {vae.get('batch')}
-in {vae.get('minutes', 0):.1f} min, held-out PSNR {vae.get('psnr_db', 0):.1f} dB. Text encoder and UNet
+in {vae.get('minutes', 0):.1f} min, held-out PSNR {vae.get('psnr_db', 0):.1f} dB; then the decoder alone on the
+frozen latents: {dec.get('steps')} steps in {dec.get('minutes', 0):.1f} min, held-out PSNR
+{dec.get('psnr_db', 0):.1f} dB (object pixels weighted 10x in both). Text encoder and UNet
 jointly: {info.get('unet_steps')} steps of batch {info.get('batch')} in {info.get('unet_minutes', 0):.1f}
 min, AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 loss weighting, EMA 0.999.
 Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior

@@ -1,4 +1,4 @@
-"""Paint fields: the straight RGBA colour of a layer at each pixel centre (solid or gradient)."""
+"""Paint fields: the straight RGBA colour of a layer at given points (solid or gradient)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ def _stops(t: Tensor, offsets: Tensor, colors: Tensor) -> Tensor:
     if k == 1:
         return colors[0].expand(*t.shape, 4)
     with torch.no_grad():
-        hi = torch.searchsorted(offsets.detach().contiguous(), t.detach().contiguous(), right=True).clamp(1, k - 1)
+        hi = torch.searchsorted(offsets.detach().contiguous(), t.detach().reshape(-1).contiguous(), right=True)
+        hi = hi.view(t.shape).clamp(1, k - 1)
     lo = hi - 1
     o0, o1 = offsets[lo], offsets[hi]
-    den = (o1 - o0)
+    den = o1 - o0
     safe = den.abs() > 1e-9
     w = torch.where(safe, (t - o0) / torch.where(safe, den, torch.ones_like(den)), (t >= o1).to(t.dtype))
     w = w.clamp(0, 1)[..., None]
@@ -29,17 +30,13 @@ def _stops(t: Tensor, offsets: Tensor, colors: Tensor) -> Tensor:
     return torch.where(above, colors[-1].expand_as(out), out)
 
 
-def paint_field(paint: Paint, height: int, width: int, sx: float, sy: float) -> Tensor:
-    """Colour at every pixel centre: [H, W, 4] for gradients, [1, 1, 4] for a solid colour."""
+def paint_at(paint: Paint, p: Tensor) -> Tensor:
+    """Colour of a gradient at user-space points p [..., 2] -> [..., 4]."""
     if isinstance(paint, Tensor):
-        return paint.view(1, 1, 4)
-    dev = paint.offsets.device
-    dt = paint.colors.dtype
-    ys = (torch.arange(height, device=dev, dtype=dt) + 0.5) / sy
-    xs = (torch.arange(width, device=dev, dtype=dt) + 0.5) / sx
-    p = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # [H, W, 2] user units
+        return paint.expand(*p.shape[:-1], 4)
+    dt = p.dtype
     if paint.transform is not None:
-        inv = torch.linalg.inv(paint.transform.to(dt))
+        inv = torch.linalg.inv(paint.transform.to(p.device, dt))
         p = p @ inv[:2, :2].T + inv[:2, 2]
     if isinstance(paint, LinearGradient):
         d = paint.end - paint.start

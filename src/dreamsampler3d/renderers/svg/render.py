@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ...errors import UserError
 from .composite import composite
-from .coverage import accumulate, apply_fill_rule
+from .coverage import coverage
 from .flatten import flatten, polyline_edges
 from .scene import Paint, Scene, Shape, _t
 from .stroke import _CAPS, _JOINS, stroke_polygons
@@ -123,21 +123,9 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
         edge_parts.append(se[sl >= 0]); layer_parts.append(sl[sl >= 0])
     edges = torch.cat(edge_parts)
     edge_layer = torch.cat(layer_parts)
-    cov = accumulate(edges, edge_layer, L, H, W)
-    cov.rows = apply_fill_rule(cov.rows, torch.tensor(evenodd, device=dev)[cov.row_layer])
-    counts = torch.bincount(cov.row_layer, minlength=L)
-    row_start = torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
-    opacity = torch.stack(opac)
-    scene_of = torch.tensor(layer_scene)
-    imgs = []
-    for b, sc in enumerate(lst):
-        idx = (scene_of == b).nonzero().squeeze(1)
-        if len(idx) == 0:
-            imgs.append(out[b]); continue
-        l0, l1 = int(idx[0]), int(idx[-1]) + 1
-        imgs.append(composite(cov, l0, paints[l0:l1], opacity[l0:l1], W / float(sc.width),
-                              H / float(sc.height), row_start))
-    img = torch.stack(imgs)
+    cov = coverage(edges, edge_layer, torch.tensor(evenodd, device=dev), H, W)
+    scale = torch.tensor([[W / float(sc.width), H / float(sc.height)] for sc in lst], dtype=dtype, device=dev)
+    img = composite(cov, paints, torch.stack(opac), torch.tensor(layer_scene, device=dev), len(lst), scale)
     return img[0] if single else img
 
 
