@@ -46,7 +46,8 @@ def mesh_colour(folder: Path) -> str:
 
 
 def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, out: Path, extra: list[str]) -> dict:
-    flags = {"prompt": prompt, "method": method, "run": {"steps": steps, "seed": seed, "out": str(out), "progress": False}}
+    trajectory = "annealed" if method.endswith("-annealed") else "fixed"
+    flags = {"prompt": prompt, "method": method.split("-")[0], "trajectory": trajectory, "run": {"steps": steps, "seed": seed, "out": str(out), "progress": False}}
     cfg = build_config("text-to-3d", None, extra, flags)
     module, inputs, metrics = build_task("text-to-3d", cfg, prior, None)
     start = time.perf_counter()
@@ -70,7 +71,7 @@ def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prompts", nargs="+", default=["a red circle", "a blue circle", "a yellow diamond"])
-    ap.add_argument("--methods", nargs="+", default=["dreamsampler", "sds"])
+    ap.add_argument("--methods", nargs="+", default=["dreamsampler", "dreamsampler-annealed", "sds"])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--views", type=int, default=8)

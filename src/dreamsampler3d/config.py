@@ -186,6 +186,7 @@ def validate(task: str, cfg) -> None:
     if task == "text-to-3d":
         _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
         _check(cfg.method in ("dreamsampler", "sds"), f"config: method must be dreamsampler or sds, got {cfg.method!r}")
+        _check(cfg.trajectory in ("fixed", "annealed"), f"config: trajectory must be fixed or annealed, got {cfg.trajectory!r}")
         _check(cfg.view_prompts in ("auto", "on", "off"), f"config: view_prompts must be auto, on or off, got {cfg.view_prompts!r}")
         _check(cfg.views >= 1 and 1 <= cfg.views_per_step, "config: views and views_per_step must be >= 1")
         _check(cfg.views_per_step <= cfg.views or cfg.method == "sds", "config: views_per_step must be <= views")

@@ -14,6 +14,7 @@ from torch import Tensor
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
 from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, view_word
+from ..sampler.ddim import noise_to
 from ..sampler.distillation import SDS, Prompts
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .base import SamplingTask
@@ -23,6 +24,7 @@ from .base import SamplingTask
 class TextTo3DOptions:
     prompt: str = ""
     method: str = "dreamsampler"  # or sds
+    trajectory: str = "fixed"  # dreamsampler: one trajectory per fixed camera, or 'annealed' random views
     view_prompts: str = "auto"  # add 'front/side/back view' (auto: not for the embedded icon prior)
     views: int = 4  # DreamSampler: fixed cameras, one trajectory each
     views_per_step: int = 2  # cameras rendered per optimiser step
@@ -102,6 +104,8 @@ class TextTo3DTask(SamplingTask):
     def advance(self, i: int) -> dict[str, float]:
         if self.options.method == "sds":
             return self._advance_sds()
+        if self.options.trajectory == "annealed":
+            return self._advance_annealed(i)
         o = self.options
         cams = self.fixed_cameras()
         conds = [self.prompt_for(float(a)) for a in cams.azimuth]
@@ -117,6 +121,23 @@ class TextTo3DTask(SamplingTask):
         with torch.no_grad():  # what the NeRF achieved becomes z0_bar of every view's trajectory
             achieved, _ = self.render_latents(cams, "albedo", jitter=False)
             self.state["z"] = self.sampler.renoise(proposal, achieved)
+        return {"loss": float(loss.detach())}
+
+    def _advance_annealed(self, i: int) -> dict[str, float]:
+        """Random views; the sampler's timestep i is annealed from noisy to clean and each view is noised afresh
+        from the current render (no trajectory carried between steps)."""
+        o = self.options
+        cams = sample_cameras(o.views_per_step, self.ranges, self.generator)
+        conds = [self.prompt_for(float(a)) for a in cams.azimuth]
+        t, a, _ = self.schedule.at(i)
+        with torch.no_grad():
+            current, _ = self.render_latents(cams, "albedo", jitter=False)
+            z_t = noise_to(current, self.randn(*current.shape), a)
+            target = self.sampler.propose(z_t, i, conds).target
+        for _ in range(o.inner_steps):
+            latents, out = self.render_latents(cams, self.shading(), jitter=True)
+            loss = 0.5 * (latents - target).pow(2).mean() + self.regularisers(out)
+            self.optimiser_step(loss)
         return {"loss": float(loss.detach())}
 
     def _advance_sds(self) -> dict[str, float]:
