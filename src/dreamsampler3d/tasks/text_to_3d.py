@@ -18,6 +18,7 @@ from ..sampler.ddim import noise_to
 from ..sampler.distillation import SDS, Prompts
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .base import SamplingTask
+from .external import external_step
 
 
 @dataclass
@@ -109,19 +110,20 @@ class TextTo3DTask(SamplingTask):
         o = self.options
         cams = self.fixed_cameras()
         conds = [self.prompt_for(float(a)) for a in cams.azimuth]
-        with torch.no_grad():
-            proposal = self.sampler.propose(self.state["z"], i, conds)
-        target = proposal.target  # [V, C, h, w]
-        for _ in range(o.inner_steps):
-            pick = torch.randperm(o.views, generator=self.generator)[: o.views_per_step]
-            sub = Cameras(cams.elevation[pick], cams.azimuth[pick], cams.fov[pick], cams.distance[pick])
-            latents, out = self.render_latents(sub, self.shading(), jitter=True)
-            loss = 0.5 * (latents - target[pick.to(target.device)]).pow(2).mean() + self.regularisers(out)
-            self.optimiser_step(loss)
-        with torch.no_grad():  # what the NeRF achieved becomes z0_bar of every view's trajectory
-            achieved, _ = self.render_latents(cams, "albedo", jitter=False)
-            self.state["z"] = self.sampler.renoise(proposal, achieved)
-        return {"loss": float(loss.detach())}
+
+        def fit(target: Tensor) -> Tensor:  # target [V, C, h, w]
+            for _ in range(o.inner_steps):
+                pick = torch.randperm(o.views, generator=self.generator)[: o.views_per_step]
+                sub = Cameras(cams.elevation[pick], cams.azimuth[pick], cams.fov[pick], cams.distance[pick])
+                latents, out = self.render_latents(sub, self.shading(), jitter=True)
+                loss = 0.5 * (latents - target[pick.to(target.device)]).pow(2).mean() + self.regularisers(out)
+                self.optimiser_step(loss)
+            return loss.detach()
+
+        # what the NeRF achieved becomes z0_bar of every view's trajectory
+        self.state["z"], loss = external_step(self.sampler, self.state["z"], i, fit,
+                                              lambda: self.render_latents(cams, "albedo", jitter=False)[0], conds)
+        return {"loss": float(loss)}
 
     def _advance_annealed(self, i: int) -> dict[str, float]:
         """Random views; the sampler's timestep i is annealed from noisy to clean and each view is noised afresh

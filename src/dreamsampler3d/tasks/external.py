@@ -1,0 +1,22 @@
+"""One DreamSampler step with an external generator g(theta) (DESIGN section 2, "External generators"):
+propose the closed-form target, fit theta to it with a few optimiser steps, and renoise what g achieved."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from ..sampler.dreamsampler import DreamSampler
+
+
+def external_step(sampler: DreamSampler, z_t: Tensor, i: int, fit: Callable[[Tensor], Any],
+                  achieved: Callable[[], Tensor], sample_conds: Sequence[Any] | None = None) -> tuple[Tensor, Any]:
+    """z_t [V, C, h, w] -> z_{t-1}; ``fit(target)`` moves theta, ``achieved()`` is E(g(theta)) [V, C, h, w]."""
+    with torch.no_grad():
+        proposal = sampler.propose(z_t, i, sample_conds)
+    result = fit(proposal.target)
+    with torch.no_grad():
+        z_prev = sampler.renoise(proposal, achieved())
+    return z_prev, result
