@@ -30,7 +30,7 @@ def test_null_sampler_matches_diffusers_ddim(tiny_pipes, family):
     prior = DiffusionPrior(pipe)
     z_T = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(1))
     sampler = DreamSampler(prior, prior.schedule(20), prior.encode_text(""), [],
-                           SamplerConfig(guidance=0.0, renoise="null", eta=0.0))
+                           SamplerConfig(guidance=0.0, renoise="unconditional", eta=0.0))
     ours = sampler.sample(z_T)
     null = prior.encode_text("")
     # SDXL's null condition is the all-zero embedding its pipeline uses for CFG; hand it over as embeddings
@@ -58,7 +58,7 @@ def test_classic_cfg_sampler_matches_diffusers(tiny_pipes, family):
     assert err <= 1e-4
     # guidance changes the result: the check above is not trivially met by ignoring the prompt
     unguided = DreamSampler(prior, prior.schedule(15), prior.encode_text(""), [],
-                            SamplerConfig(guidance=0.0, renoise="null")).sample(z_T)
+                            SamplerConfig(guidance=0.0, renoise="unconditional")).sample(z_T)
     assert (unguided - ref).abs().max() > 1e-3
 
 
@@ -73,7 +73,7 @@ def test_inversion_then_sampling_returns_input(tiny_pipes, family):
     null = prior.encode_text("")
     z0 = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(3))
     schedule = prior.schedule(50)
-    sampler = DreamSampler(prior, schedule, null, [], SamplerConfig(guidance=0.0, renoise="null"))
+    sampler = DreamSampler(prior, schedule, null, [], SamplerConfig(guidance=0.0, renoise="unconditional"))
     errors = {}
     for iters in (0, 4):
         z_T = ddim_invert(prior, schedule, z0, null, fixed_point_iters=iters)

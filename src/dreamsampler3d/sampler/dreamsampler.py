@@ -21,7 +21,8 @@ from .schedule import Schedule, eta_t, omega_t
 
 @dataclass
 class SamplerConfig:
-    """guidance = omega; renoise 'null' is DreamSampler proper, 'guided' the classic CFG sampler."""
+    """guidance = omega; renoise 'unconditional' (with eps_null) is DreamSampler proper, 'guided' the classic
+    CFG sampler. (Not spelt 'null': YAML would read that as None.)"""
 
     guidance: float = 7.5
     omega_schedule: str = "constant"
@@ -58,8 +59,8 @@ class DreamSampler:
         self.conds = list(conds)
         self.config = config or SamplerConfig()
         self.generator = generator
-        if self.config.renoise not in ("null", "guided"):
-            raise ValueError(f"renoise must be 'null' or 'guided', got {self.config.renoise!r}")
+        if self.config.renoise not in ("unconditional", "guided"):
+            raise ValueError(f"renoise must be 'unconditional' or 'guided', got {self.config.renoise!r}")
 
     def propose(self, z_t: Tensor, i: int, sample_conds: Sequence[Any] | None = None) -> Proposal:
         """Steps 1-3 without regularisers: the closed-form target for the first condition.
@@ -79,7 +80,7 @@ class DreamSampler:
             guided = cfg(eps_null, eps_conds[0], w)
         else:
             guided = eps_null
-        eps_re = eps_null if self.config.renoise == "null" else guided
+        eps_re = eps_null if self.config.renoise == "unconditional" else guided
         return Proposal(
             index=i, t=t, alpha=a, alpha_prev=a_prev, z_t=z_t, eps_null=eps_null, eps_conds=eps_conds,
             z0_null=tweedie(z_t, eps_null, a), z0_conds=tweedie(z_t, eps_conds, a), omega=w,

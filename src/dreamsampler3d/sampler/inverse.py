@@ -41,7 +41,7 @@ class InverseSampler:
         self.op, self.y, self.null = op, y, null
         self.config = config or InverseConfig()
         self.fill = fill_masks  # [K, 1, 1, h, w]
-        sampler_cfg = SamplerConfig(guidance=0.0, renoise="null", eta=self.config.eta, eta_schedule="alpha")
+        sampler_cfg = SamplerConfig(guidance=0.0, renoise="unconditional", eta=self.config.eta, eta_schedule="alpha")
         self.sampler = DreamSampler(model, schedule, null, region_conds, sampler_cfg, generator)
         self.schedule = schedule
 

@@ -37,7 +37,7 @@ class EditTask(SamplingTask):
         self.null = prior.encode_text(negative_prompt)
         self.target = prior.encode_text(options.prompt)
         self.source = prior.encode_text(options.source_prompt)
-        cfg = SamplerConfig(guidance=options.guidance, omega_schedule=options.omega_schedule, renoise="null")
+        cfg = SamplerConfig(guidance=options.guidance, omega_schedule=options.omega_schedule, renoise="unconditional")
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
         self.rule = None
 
