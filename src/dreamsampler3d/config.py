@@ -165,7 +165,8 @@ def validate(task: str, cfg) -> None:
     if task == "generate":
         _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
         s = cfg.sampler
-        _check(s.renoise in ("null", "guided"), f"config: sampler.renoise must be null or guided, got {s.renoise!r}")
+        _check(s.renoise in ("unconditional", "guided"),
+               f"config: sampler.renoise must be unconditional or guided, got {s.renoise!r}")
         _check(s.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: sampler.omega_schedule: unknown {s.omega_schedule!r}")
         _check(s.eta_schedule in ("constant", "alpha") and 0.0 <= s.eta <= 1.0, f"config: sampler.eta must lie in [0, 1], got {s.eta}")
     if task == "edit":

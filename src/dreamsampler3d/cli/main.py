@@ -21,7 +21,7 @@ EPILOG = """examples:
   dreamsampler3d edit --image in.png --prompt "a blue star" --steps 50 guidance=0.3
   dreamsampler3d inpaint --image in.png --mask hole.png --prompt "a yellow circle"
   dreamsampler3d restore --image small.png --degradation sr4 --model ./my-sd15-folder
-  dreamsampler3d generate --config my.yaml run.snapshot_every=5 sampler.renoise=null
+  dreamsampler3d generate --config my.yaml run.snapshot_every=5 sampler.renoise=unconditional
 
 Overrides are dotted keys of the task's config (see configs/<task>.yaml and the config.yaml of any run);
 unknown keys and invalid values are errors."""
