@@ -22,9 +22,9 @@ class NeRFConfig:
     samples_per_ray: int = 48
     ambient: float = 0.3  # light = ambient + (1 - ambient) max(0, n . l)
     albedo_probability: float = 0.5  # DreamFusion: sometimes render unshaded albedo
-    lr_planes: float = 0.02
-    lr_mlp: float = 0.005
-    lr_background: float = 0.005
+    lr_planes: float = 0.05
+    lr_mlp: float = 0.01
+    lr_background: float = 0.05
     occupancy_grid: bool = True  # used on CUDA only (nerfacc's estimator)
 
 

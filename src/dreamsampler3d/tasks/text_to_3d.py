@@ -31,7 +31,7 @@ class TextTo3DOptions:
     views_per_step: int = 2  # cameras rendered per optimiser step
     inner_steps: int = 4  # optimiser steps on the NeRF per sampler step
     render_size: int = 32  # NeRF render resolution, up-sampled to the model's input size
-    sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(guidance=7.5, renoise="unconditional", eta=0.5))
+    sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(guidance=3.0, renoise="unconditional", eta=0.5))
     sds_guidance: float = 50.0
     lambda_opacity: float = 0.01
     lambda_orientation: float = 0.01
