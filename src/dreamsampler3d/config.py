@@ -21,6 +21,9 @@ from .sampler.inverse import InverseConfig
 from .tasks.edit import METHODS, EditOptions
 from .tasks.generate import GenerateOptions
 from .tasks.text_to_3d import TextTo3DOptions
+from .tasks.restore_svg import RestoreSVGOptions
+from .tasks.text_to_svg import TextToSVGOptions
+from .tasks.vectorize import VectorizeOptions
 
 
 @dataclass
@@ -88,8 +91,33 @@ class TextTo3DConfig(_Common, TextTo3DOptions):
     pass
 
 
+@dataclass
+class TextToSVGConfig(_Common, TextToSVGOptions):
+    pass
+
+
+@dataclass
+class VectorizeConfig(_Common, VectorizeOptions):
+    image: str = ""
+    height: Optional[int] = None  # default: the image's own size
+    width: Optional[int] = None
+
+
+@dataclass
+class RestoreSVGConfig(_Common, RestoreSVGOptions):
+    image: str = ""  # the degraded image (low resolution for sr4 / sr8)
+    degradation: str = "sr4"
+    mask: Optional[str] = None
+    prompts: List[str] = field(default_factory=list)
+    height: Optional[int] = None  # restored canvas (default: the model's native size)
+    width: Optional[int] = None
+    blur_sigma: float = 2.0
+    noise_sigma: float = 0.0
+
+
 CONFIGS = {"generate": GenerateConfig, "edit": EditConfig, "inpaint": InpaintConfig, "restore": RestoreConfig,
-           "text-to-3d": TextTo3DConfig}
+           "text-to-3d": TextTo3DConfig, "text-to-svg": TextToSVGConfig, "vectorize": VectorizeConfig,
+           "restore-svg": RestoreSVGConfig}
 DEGRADATIONS = ("sr4", "sr8", "blur", "inpaint", "noise")
 
 
@@ -174,13 +202,28 @@ def validate(task: str, cfg) -> None:
         _check(cfg.method in METHODS, f"config: method must be one of {', '.join(METHODS)}, got {cfg.method!r}")
         _check(cfg.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: omega_schedule: unknown {cfg.omega_schedule!r}")
         _check(cfg.inversion_fixed_point_iters >= 0, "config: inversion_fixed_point_iters must be >= 0")
-    if task in ("edit", "inpaint", "restore"):
+    if task in ("edit", "inpaint", "restore", "vectorize", "restore-svg"):
         _check(cfg.image != "", "config: image is required (--image FILE)")
+    if task in ("text-to-svg", "vectorize", "restore-svg"):
+        v = cfg.svg
+        _check(v.num_paths >= 1, f"config: svg.num_paths must be >= 1, got {v.num_paths}")
+        _check(v.segments >= 2, f"config: svg.segments must be >= 2, got {v.segments}")
+        _check(v.init in ("blobs", "grid"), f"config: svg.init must be blobs or grid, got {v.init!r}")
+        _check(cfg.output_size >= 1, "config: output_size must be >= 1")
+    if task == "text-to-svg":
+        _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
+        _check(cfg.method in ("dreamsampler", "sds"), f"config: method must be dreamsampler or sds, got {cfg.method!r}")
+        _check(cfg.inner_steps >= 1, "config: inner_steps must be >= 1")
     if task == "inpaint":
         _check(len(cfg.masks) >= 1, "config: at least one mask is required (--mask FILE)")
         _check(len(cfg.prompts) in (1, len(cfg.masks)),
                f"config: give one prompt, or one per mask ({len(cfg.masks)} masks, {len(cfg.prompts)} prompts)")
-    if task == "restore":
+    if task == "restore-svg":
+        _check(cfg.method in ("dreamsampler", "vectorize", "two-stage"),
+               f"config: method must be dreamsampler, vectorize or two-stage, got {cfg.method!r}")
+        _check(0.0 < cfg.strength <= 1.0, f"config: strength must lie in (0, 1], got {cfg.strength}")
+        _check(cfg.rho >= 0 and cfg.inner_steps >= 1, "config: rho must be >= 0 and inner_steps >= 1")
+    if task in ("restore", "restore-svg"):
         _check(cfg.degradation in DEGRADATIONS, f"config: degradation must be one of {', '.join(DEGRADATIONS)}, got {cfg.degradation!r}")
         _check(cfg.degradation != "inpaint" or cfg.mask, "config: degradation=inpaint needs --mask FILE")
         _check(cfg.blur_sigma > 0 and cfg.noise_sigma >= 0, "config: blur_sigma must be > 0 and noise_sigma >= 0")

@@ -16,7 +16,7 @@ import torch
 from ..config import build_config
 from ..errors import UserError
 from ..priors.diffusion_prior import DiffusionPrior
-from ..priors.embedded import resolve_model
+from ..priors.embedded import EMBEDDED, domain_note, resolve_model
 from ..tasks.prepare import build_task
 from ..tasks.runner import execute, quiet_libraries
 from .items import Item, read_items
@@ -109,6 +109,10 @@ def run_batch(opts: BatchOptions, log=print) -> int:
     finished = {it.name for it in items if (out / it.name).is_dir()}
     mine = [it for it in items if it.index % world == rank and it.name not in finished]
     progress = _Progress(len(items), len(finished), manifest, run_id, opts.progress) if rank == 0 else None
+    if rank == 0 and opts.flags.get("prior", {}).get("model", EMBEDDED) == EMBEDDED:
+        note = domain_note([it.prompt for it in items])
+        if note:
+            log(note)
     if rank == 0 and finished:
         log(f"batch: {len(finished)} of {len(items)} items already done, skipped")
 

@@ -13,6 +13,9 @@ TASK_HELP = {
     "edit": "edit a real image towards a prompt (DDIM inversion + DreamSampler; --method dds|pds|sds baselines)",
     "inpaint": "fill masked regions (white = fill), one prompt per mask, with data consistency",
     "restore": "super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
+    "text-to-svg": "an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds baseline)",
+    "restore-svg": "a clean SVG from a degraded image (sr4, sr8, blur, inpaint): vectorisation and restoration at once",
+    "vectorize": "fit an SVG to an image (data term only): result.svg and result.png",
     "text-to-3d": "a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
 }
 
@@ -31,16 +34,19 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"dreamsampler3d {name}", description=TASK_HELP[name], epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model (default: the embedded icon prior)")
-    p.add_argument("--prompt", action="append", help="text prompt (inpaint: repeat once per --mask)")
-    if name not in ("generate", "text-to-3d"):
+    if name != "vectorize":
+        p.add_argument("--prompt", action="append", help="text prompt (inpaint: repeat once per --mask)")
+    if name not in ("generate", "text-to-3d", "text-to-svg"):
         p.add_argument("--image", help="input image (restore: the degraded image)")
-    if name in ("inpaint", "restore"):
+    if name in ("inpaint", "restore", "restore-svg"):
         p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (inpaint: repeatable)")
-    if name == "restore":
+    if name in ("restore", "restore-svg"):
         p.add_argument("--degradation", choices=["sr4", "sr8", "blur", "inpaint", "noise"], help="what happened to the image")
     if name == "edit":
         p.add_argument("--method", choices=["dreamsampler", "dds", "pds", "sds"], help="editing rule (default dreamsampler)")
-    if name == "text-to-3d":
+    if name == "restore-svg":
+        p.add_argument("--method", choices=["dreamsampler", "vectorize", "two-stage"], help="default dreamsampler; the others are baselines")
+    if name in ("text-to-3d", "text-to-svg"):
         p.add_argument("--method", choices=["dreamsampler", "sds"], help="distillation rule (default dreamsampler)")
     p.add_argument("--steps", type=int, help="sampler steps")
     p.add_argument("--seed", type=int, help="random seed (same seed, same machine: same bytes)")
@@ -62,8 +68,8 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
         run["progress"] = False
     if run:
         flags["run"] = run
-    if args.prompt:
-        if task in ("generate", "edit", "text-to-3d"):
+    if getattr(args, "prompt", None):
+        if task in ("generate", "edit", "text-to-3d", "text-to-svg"):
             if len(args.prompt) > 1:
                 raise UserError(f"{task} takes one --prompt")
             flags["prompt"] = args.prompt[0]
@@ -148,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="task", metavar="<task>")
     for name, text in TASK_HELP.items():
         sub.add_parser(name, help=text, add_help=False)
+    sub.add_parser("render-svg", help="rasterise an SVG file with our renderer (see: dreamsampler3d render-svg --help)", add_help=False)
     sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
     sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in assets/icon-prior)", add_help=False)
@@ -160,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == "make-tiny-model":
             _tiny_model(argv[1:])
             return 0
+        if argv and argv[0] == "render-svg":
+            from .render_svg import main as render_svg_main
+
+            return int(render_svg_main(argv[1:]))
         if argv and argv[0] == "batch":
             return _batch(argv[1:])
         if argv and argv[0] == "train-prior":

@@ -27,3 +27,22 @@ def resolve_model(model: str) -> str:
     if path is None:
         raise UserError("the embedded prior is not installed in this checkout; pass --model FOLDER_OR_HUB_ID")
     return str(path)
+
+
+def domain_note(prompts: list[str]) -> str | None:
+    """One line for prompts the embedded prior cannot know (it was trained on flat icon captions only)."""
+    from ..data.vocab import unknown_words
+
+    unknown = sorted({w for p in prompts for w in unknown_words(p) if w.isalpha()})
+    if not unknown:
+        return None
+    return ("note: the embedded prior only knows flat vector icons (shapes, colours, sizes, positions); "
+            f"it does not know: {', '.join(unknown[:8])}{' ...' if len(unknown) > 8 else ''}. "
+            "For other subjects pass --model with Stable Diffusion weights (a diffusers folder or hub id).")
+
+
+def config_prompts(cfg) -> list[str]:
+    """Every prompt a task config carries."""
+    found = [getattr(cfg, key, "") for key in ("prompt", "source_prompt")]
+    found += list(getattr(cfg, "prompts", []) or [])
+    return [p for p in found if p]

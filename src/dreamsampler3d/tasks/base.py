@@ -62,8 +62,13 @@ class SamplingTask(L.LightningModule):
     def finished(self) -> bool:
         return int(self.state.get("done", torch.tensor(0))) >= self.num_steps
 
+    @property
+    def run_device(self) -> torch.device:
+        """Where the run happens: the prior's device (CPU for prior-free tasks such as vectorize)."""
+        return self.prior.device if self.prior is not None else torch.device("cpu")
+
     def randn(self, *shape: int) -> Tensor:
-        return torch.randn(*shape, generator=self.generator).to(self.prior.device)
+        return torch.randn(*shape, generator=self.generator).to(self.run_device)
 
     # ------------------------------------------------------------------ Lightning
     def train_dataloader(self) -> DataLoader:
@@ -73,7 +78,8 @@ class SamplingTask(L.LightningModule):
         return None
 
     def on_fit_start(self) -> None:
-        self.prior.to(self.device)
+        if self.prior is not None:
+            self.prior.to(self.device)
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         if not self.state:
@@ -88,5 +94,5 @@ class SamplingTask(L.LightningModule):
         checkpoint["sampler_rng"] = self.generator.get_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self.state = {k: v.to(self.prior.device) for k, v in checkpoint["sampler_state"].items()}
+        self.state = {k: v.to(self.run_device) for k, v in checkpoint["sampler_state"].items()}
         self.generator.set_state(checkpoint["sampler_rng"])

@@ -20,6 +20,11 @@ from .edit import EditTask
 from .generate import GenerateTask
 from .inverse_problem import InverseOptions, InverseProblemTask, observed_region_psnr
 from .text_to_3d import TextTo3DTask
+from .restore_svg import RestoreSVGTask
+from .text_to_svg import TextToSVGTask
+from .vectorize import VectorizeTask
+
+PRIOR_FREE_TASKS = ("vectorize",)
 
 
 @dataclass
@@ -59,7 +64,7 @@ def _masks(paths: list[str], image: Image.Image, size: tuple[int, int], notes: l
 
 def read_inputs(task: str, cfg) -> tuple[Image.Image | None, list[str]]:
     """Cheap checks that need no model: the image opens. (Masks are checked against it in ``build_task``.)"""
-    if task in ("generate", "text-to-3d"):
+    if task in ("generate", "text-to-3d", "text-to-svg"):
         return None, []
     return load_image(cfg.image), []
 
@@ -70,6 +75,14 @@ def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[Sampli
     inputs = Inputs()
     if task == "generate":
         return GenerateTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
+    if task == "text-to-svg":
+        return TextToSVGTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
+    if task == "vectorize":
+        size = (cfg.height or image.size[1], cfg.width or image.size[0])
+        inputs.image = to_tensor(_resize(image, size, "image", inputs.notes))
+        t = VectorizeTask(prior, inputs.image, cfg, steps, seed)
+        return t, inputs, lambda result: {"psnr_db": t.psnr(), "initial_psnr_db": getattr(t, "initial_psnr", None),
+                                          "paths": int(t.svg.points.shape[0])}
     if task == "text-to-3d":
         embedded = cfg.prior.model == "embedded"
         return TextTo3DTask(prior, cfg, steps, seed, neg, embedded), inputs, lambda result: {}
@@ -96,21 +109,38 @@ def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[Sampli
         return t, inputs, inpaint_metrics
     if task == "restore":
         return _build_restore(cfg, prior, image, inputs)
+    if task == "restore-svg":
+        return _build_restore_svg(cfg, prior, image, inputs)
     raise UserError(f"unknown task {task!r}")
 
 
-def _build_restore(cfg, prior, image: Image.Image, inputs: Inputs):
-    size = _working_size(cfg, prior)
-    steps, seed, neg = cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt
+def _measurement(cfg, size: tuple[int, int], image: Image.Image, inputs: Inputs):
+    """The degradation operator, the measurement y [1, 3, h, w] and the observed mask (inpainting) or None."""
     observed = None
     if cfg.degradation == "inpaint":
-        fill = _masks([cfg.mask], image, size, inputs.notes)
-        observed = 1.0 - fill
+        observed = 1.0 - _masks([cfg.mask], image, size, inputs.notes)
+        if observed.sum() == 0:
+            raise UserError(f"mask {cfg.mask}: covers the whole image, nothing is observed")
     op = make_operator(cfg.degradation, observed=observed, blur_sigma=cfg.blur_sigma, noise_sigma=cfg.noise_sigma)
     mh, mw = op.measurement_shape(*size)
     y = to_tensor(_resize(image, (mh, mw), "degraded image", inputs.notes))
     if observed is not None:
         y = op.forward(y)  # whatever the holes hold is not a measurement
+    return op, y, observed
+
+
+def _build_restore(cfg, prior, image: Image.Image, inputs: Inputs):
+    size = _working_size(cfg, prior)
+    steps, seed, neg = cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt
+    op, y, observed = _measurement(cfg, size, image, inputs)
     regions = (1.0 - observed) if observed is not None else torch.ones(1, 1, *size)
     t = InverseProblemTask(prior, op, y, size, regions, InverseOptions(list(cfg.prompts), cfg.sampler), steps, seed, neg)
     return t, inputs, lambda result: {"measurement_psnr_db": t.measurement_psnr(result)}
+
+
+def _build_restore_svg(cfg, prior, image: Image.Image, inputs: Inputs):
+    size = _working_size(cfg, prior)
+    op, y, _ = _measurement(cfg, size, image, inputs)
+    t = RestoreSVGTask(prior, op, y, size, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
+    return t, inputs, lambda result: {"measurement_psnr_db": t.measurement_psnr(),
+                                      "initial_measurement_psnr_db": getattr(t, "initial_measurement_psnr", None)}

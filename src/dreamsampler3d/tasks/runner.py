@@ -19,9 +19,9 @@ from ..config import build_config, to_yaml
 from ..errors import UserError
 from ..io.images import save_json, save_png, save_text
 from ..priors.diffusion_prior import DiffusionPrior
-from ..priors.embedded import resolve_model
+from ..priors.embedded import EMBEDDED, config_prompts, domain_note, resolve_model
 from .callbacks import AtomicCheckpoint, Snapshots, StepProgressBar
-from .prepare import build_task, read_inputs
+from .prepare import PRIOR_FREE_TASKS, build_task, read_inputs
 
 
 def quiet_libraries() -> None:
@@ -70,11 +70,20 @@ class _Fingerprint(L.Callback):
 def run_config(task: str, cfg, log=print) -> Path:
     """Execute a validated config; returns the output folder."""
     quiet_libraries()
+    if task == "restore-svg" and cfg.method == "two-stage":
+        from .two_stage import run_two_stage
+
+        return run_two_stage(cfg, log)
     image, _ = read_inputs(task, cfg)
     fp = fingerprint(cfg)
     _check_resume(cfg.run.resume, fp)
     L.seed_everything(cfg.run.seed, verbose=False)
-    prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, cfg.prior.device)
+    prior = None
+    if task not in PRIOR_FREE_TASKS:
+        prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, cfg.prior.device)
+        note = domain_note(config_prompts(cfg)) if cfg.prior.model == EMBEDDED else None
+        if note:
+            log(note)
     module, inputs, task_metrics = build_task(task, cfg, prior, image)
     for note in inputs.notes:
         log(f"note: {note}")
@@ -92,7 +101,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
     callbacks: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
     if cfg.run.progress:
         callbacks.append(StepProgressBar(task))
-    device = module.prior.device
+    device = module.run_device
     trainer = L.Trainer(  # one asset, one device: explicit, so runs inside a DDP-launched batch stay local
         accelerator="cuda" if device.type == "cuda" else "cpu", strategy=SingleDeviceStrategy(device),
         max_epochs=cfg.run.steps,

@@ -59,7 +59,9 @@ frozen latents: {dec.get('steps')} steps in {dec.get('minutes', 0):.1f} min, hel
 jointly: {info.get('unet_steps')} steps of batch {info.get('batch')} in {info.get('unet_minutes', 0):.1f}
 min, AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 loss weighting, EMA 0.999.
 Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior
---seed {info.get('seed')}` (add `--resume` after an interruption).
+--seed {info.get('seed')}` (or `dreamsampler3d train-prior`; add `--resume` after an interruption).
+Phases are time-budgeted, so step counts depend on the CPU; the seed fixes the data, the
+initialisation and the batch order.
 
 ## Measured quality
 

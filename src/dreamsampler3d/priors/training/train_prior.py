@@ -4,7 +4,7 @@ Phases, each resumable from files in --work: synthetic data cache -> Autoencoder
 latent cache (sets the VAE scaling_factor to 1/std) -> text encoder + UNet with min-SNR
 weighting, EMA and caption dropout -> StableDiffusionPipeline folder with a model card.
 
-    python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior --minutes 80
+    python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior [--resume]
 """
 
 from __future__ import annotations
@@ -36,15 +36,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default="assets/icon-prior", help="diffusers folder to write")
     p.add_argument("--work", default=None, help="cache/checkpoint folder (default /tmp/...)")
     p.add_argument("--minutes", type=float, default=80.0, help="UNet training time budget")
-    p.add_argument("--vae-minutes", type=float, default=6.0, help="VAE training time budget")
-    p.add_argument("--decoder-minutes", type=float, default=25.0,
+    p.add_argument("--vae-minutes", type=float, default=12.0, help="VAE training time budget")
+    p.add_argument("--decoder-minutes", type=float, default=10.0,
                    help="decoder-only fine-tune on the frozen latents")
     p.add_argument("--phase", choices=("all", "decoder"), default="all",
                    help="'decoder': stop after the decoder fine-tune (to run it alongside)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from --work checkpoints")
     p.add_argument("--n-images", type=int, default=40000, help="synthetic scenes to cache")
-    p.add_argument("--batch", type=int, default=48)
+    p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
@@ -161,9 +161,14 @@ def finetune_decoder(work: Path, vae, images: torch.Tensor, latents: torch.Tenso
     from diffusers import AutoencoderKL
 
     stats_path = work / "vae_ft_stats.json"
+    done = {"steps": 0, "minutes": 0.0}
     if resume and stats_path.exists():
         ft = AutoencoderKL.from_pretrained(work / "vae_ft")
-        return ft.eval().requires_grad_(False), json.loads(stats_path.read_text())
+        done = json.loads(stats_path.read_text())
+        if done["minutes"] >= minutes - 0.5:
+            return ft.eval().requires_grad_(False), done
+        vae, minutes = ft, minutes - done["minutes"]  # budget raised: continue for the rest
+        print(f"continuing decoder fine-tune for {minutes:.1f} min", flush=True)
     scale = float(vae.config.scaling_factor)
     params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
     vae.requires_grad_(False)
@@ -192,11 +197,11 @@ def finetune_decoder(work: Path, vae, images: torch.Tensor, latents: torch.Tenso
         bar.set_postfix(loss=f"{loss.item():.4f}")
     bar.close()
     vae.eval().requires_grad_(False)
-    stats = {"steps": step, "minutes": (time.time() - t0) / 60,
+    stats = {"steps": done["steps"] + step, "minutes": done["minutes"] + (time.time() - t0) / 60,
              "psnr_db": psnr(vae, images[-HOLDOUT:]), "batch": 16}
     vae.save_pretrained(work / "vae_ft")
     stats_path.write_text(json.dumps(stats))
-    print(f"decoder fine-tune: {step} steps, held-out PSNR {stats['psnr_db']:.2f} dB", flush=True)
+    print(f"decoder fine-tune: {stats['steps']} steps, held-out PSNR {stats['psnr_db']:.2f} dB", flush=True)
     return vae, stats
 
 

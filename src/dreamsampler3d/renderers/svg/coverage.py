@@ -3,12 +3,13 @@
 Every edge is cut at pixel rows, then at pixel columns; each piece inside one cell adds its signed height
 times the covered fraction to that cell and the rest to the next cell. A prefix sum along each row then
 gives, per pixel, the integral of the winding number over the pixel: exact box-filtered coverage, in
-O(edge-row crossings + edge-column crossings + bounding-box area). Every step is a differentiable
+O(edge-row crossings + edge-column crossings + edge tiles). Every step is a differentiable
 function of the edge end points, so autograd yields gradients w.r.t. vertex positions.
 
-Memory is bounded by bounding boxes: layer l owns only the tile-aligned box its edges span; the boxes are
-packed one under the other ([R, Wb] with R = sum of box heights, Wb = widest box), never a dense
-[layers, H, W] tensor. The result is handed on as (layer, tile) pairs of T x T pixels.
+Memory is bounded by bounding boxes and tiles: layer l owns only the tile-aligned box its edges span (the
+boxes are packed one under the other, rows R = sum of box heights); the prefix sum runs in two levels,
+first over (row, tile) sums ([R, tiles across]), then inside the T x T tiles that edges touch. Tiles no
+edge touches keep one value. Never a dense [layers, H, W] tensor.
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-TILE = 16
+TILE = 8  # measured faster than 4, 16 and 32 on the speed benchmark (CPU)
 
 
 @dataclass
 class TiledCoverage:
-    """Coverage in [0, 1] as T x T tiles: pair p is tile ``tile_y[p], tile_x[p]`` of layer ``layer[p]``."""
+    """Coverage in [0, 1] as T x T tiles: pair p is tile ``tile_y[p], tile_x[p]`` of layer ``layer[p]``.
 
-    tiles: Tensor  # [P, T, T]
+    A tile that no edge piece writes into and whose rows enter with one value has one coverage, the scalar
+    ``const[p]`` (pairs whose constant is 0 are dropped); only edge tiles (``full[p]``) carry pixels, in
+    ``tiles`` in the order of the full pairs. This keeps large shapes from costing per-pixel work inside.
+    """
+
+    tiles: Tensor  # [Pf, T, T] coverage of the full pairs
+    const: Tensor  # [P] coverage of the constant pairs (unused where full)
+    full: Tensor  # [P] bool
     layer: Tensor  # [P] long, non-decreasing
     tile_y: Tensor  # [P] long
     tile_x: Tensor  # [P] long
@@ -34,12 +42,22 @@ class TiledCoverage:
     width: int
     tile: int
 
+    def pixels(self, which: Tensor) -> Tensor:
+        """[n, T, T] coverage of the pairs ``which`` (indices), constants broadcast."""
+        T = self.tile
+        c = self.const[which][:, None, None].expand(-1, T, T)
+        if self.tiles.shape[0] == 0:
+            return c
+        full_idx = (torch.cumsum(self.full.long(), 0) - 1)[which].clamp(min=0)
+        return torch.where(self.full[which][:, None, None], self.tiles.index_select(0, full_idx), c)
+
     def dense(self) -> Tensor:
         """[L, H, W] coverage (for tests and small scenes)."""
         T = self.tile
         ty, tx = -(-self.height // T), -(-self.width // T)
-        out = self.tiles.new_zeros(self.num_layers * ty * tx, T, T)
-        out = out.index_copy(0, (self.layer * ty + self.tile_y) * tx + self.tile_x, self.tiles)
+        out = self.const.new_zeros(self.num_layers * ty * tx, T, T)
+        idx = torch.arange(len(self.layer), device=self.layer.device)
+        out = out.index_copy(0, (self.layer * ty + self.tile_y) * tx + self.tile_x, self.pixels(idx))
         out = out.view(self.num_layers, ty, tx, T, T).permute(0, 1, 3, 2, 4).reshape(self.num_layers, ty * T, tx * T)
         return out[:, : self.height, : self.width]
 
@@ -57,6 +75,8 @@ def apply_fill_rule(area: Tensor, evenodd: Tensor) -> Tensor:
     evenodd broadcasts against area."""
     a = area.abs()
     nz = a.clamp(max=1)
+    if not bool(evenodd.any()):
+        return nz
     eo = 1 - (1 - torch.remainder(a, 2)).abs()
     return torch.where(evenodd, eo, nz)
 
@@ -99,7 +119,7 @@ def coverage(edges: Tensor, edge_layer: Tensor, evenodd: Tensor, height: int, wi
         row = first[pe] + k  # [P]
         e_of = kept[pe]
         lay_p = edge_layer[e_of]
-    e = edges[e_of]  # [P, 4]
+    e = edges.index_select(0, e_of)  # [P, 4]
     x0, y0, x1, y1 = e.unbind(1)
     rowf = row.to(dt)
     # torch.maximum splits the gradient on ties, and vertices on pixel lines are common: use where.
@@ -121,23 +141,55 @@ def coverage(edges: Tensor, edge_layer: Tensor, evenodd: Tensor, height: int, wi
         single = (nc == 1)[ps]
         base = ((row_off[lay_p] + row - ty0[lay_p] * T) * wb - tx0[lay_p] * T)[ps] + col  # [S]
     colf = col.to(dt)
-    xls, xrs = xl[ps], xr[ps]
+    xls, xrs = xl.index_select(0, ps), xr.index_select(0, ps)
     cl = torch.where(xls >= colf, xls, colf)
     cr = torch.where(xrs < colf + 1, xrs, colf + 1)
     den = torch.where(single, torch.ones_like(xls), xrs - xls)
     frac = torch.where(single, torch.ones_like(xls), (cr - cl) / den)
-    h = hgt[ps] * frac  # [S]
+    h = hgt.index_select(0, ps) * frac  # [S]
     here = h * (colf + 1 - 0.5 * (cl + cr))
-    acc = edges.new_zeros(R * wb).index_add(0, base, here).index_add(0, base + 1, h - here)
-    area = acc.view(R, wb).cumsum(1)  # [R, Wb] integral of the signed winding number
+    # Two-level prefix sum: per (row, tile column) sums give the area entering each tile from the left;
+    # only tiles with writes (or rows entering with different values) are materialised and scanned.
+    wt = (wb - 2) // T  # tile columns of the widest box
+    nb = R // T * wt  # blocks in the packed layout
+    empty = torch.zeros(0, dtype=torch.long, device=dev)
+    if nb == 0:
+        return TiledCoverage(edges.new_zeros(0, T, T), edges.new_zeros(0), empty.bool(), empty, empty, empty,
+                             L, H, W, T)
     with torch.no_grad():
-        row_layer = torch.repeat_interleave(torch.arange(L, device=dev), nty * T)
-    cov = apply_fill_rule(area, evenodd[row_layer][:, None])
-    # (layer, tile) pairs and their T x T blocks.
-    wt = (wb - 2) // T
+        tgt = torch.cat([base, base + 1])  # [2S] flat targets in the packed [R, Wb] layout
+        r_w, c_w = tgt // wb, tgt % wb
+        inside = (c_w < wt * T).nonzero().squeeze(1)  # further right lies outside every box
+        r_w, c_w = r_w[inside], c_w[inside]
+        cell = r_w * wt + c_w // T  # (row, tile column)
+        blk = (r_w // T) * wt + c_w // T  # T x T block
+    val = torch.cat([here, h - here])[inside]  # [n]
+    rowsum = val.new_zeros(R * wt).index_add(0, cell, val).view(R, wt)
+    carry = torch.cumsum(rowsum, 1) - rowsum  # [R, wt] signed area entering each tile row segment
     with torch.no_grad():
         pl, rank = _expand(nty * ntx)  # pair -> layer
         ly, lx = rank // ntx[pl].clamp(min=1), rank % ntx[pl].clamp(min=1)
-        src = (row_off[pl] // T + ly) * wt + lx
-    blocks = cov[:, : wt * T].reshape(R // T, T, wt, T).permute(0, 2, 1, 3).reshape(-1, T, T)
-    return TiledCoverage(blocks[src], pl, ty0[pl] + ly, tx0[pl] + lx, L, H, W, T)
+        src = (row_off[pl] // T + ly) * wt + lx  # block of each (layer, tile) pair
+        touched = torch.zeros(nb, dtype=torch.bool, device=dev)
+        touched[blk] = True
+        cb = carry.detach().view(R // T, T, wt)
+        varies = ((cb.amax(1) - cb.amin(1)) > 1e-6).view(-1)  # rows of the block enter differently
+        full = touched[src] | varies[src]
+    # Blocks without writes whose rows enter alike hold one value: the entering area.
+    const = apply_fill_rule(carry[(src // wt) * T, src % wt], evenodd[pl])  # [P]
+    with torch.no_grad():
+        keep = full | (const.detach().abs() > 1e-6)
+        kp = keep.nonzero().squeeze(1)
+        fk = kp[full[kp]]
+        fsrc = src[fk]  # [Pf]
+        slot_of = torch.full((nb,), -1, dtype=torch.long, device=dev)
+        slot_of[fsrc] = torch.arange(len(fsrc), device=dev)
+        fs = slot_of[blk]
+        ok = (fs >= 0).nonzero().squeeze(1)
+        flat = fs[ok] * (T * T) + (r_w[ok] % T) * T + c_w[ok] % T
+        rows = (fsrc // wt)[:, None] * T + torch.arange(T, device=dev)  # [Pf, T] packed rows
+    acc = val.new_zeros(len(fsrc) * T * T).index_add(0, flat, val[ok]).view(-1, T, T)
+    entering = carry.reshape(-1).index_select(0, (rows * wt + (fsrc % wt)[:, None]).reshape(-1)).view(-1, T, 1)
+    area = acc.cumsum(2) + entering  # [Pf, T, T]
+    tiles = apply_fill_rule(area, evenodd[pl[fk]][:, None, None])
+    return TiledCoverage(tiles, const[kp], full[kp], pl[kp], (ty0[pl] + ly)[kp], (tx0[pl] + lx)[kp], L, H, W, T)

@@ -28,24 +28,26 @@ class Path:
 
 @dataclass
 class LinearGradient:
-    """SVG linearGradient in user space (objectBoundingBox is resolved at import); spread is pad."""
+    """SVG linearGradient in user space (objectBoundingBox is resolved at import)."""
 
     start: Tensor  # [2]
     end: Tensor  # [2]
     offsets: Tensor  # [K] increasing in [0, 1]
     colors: Tensor  # [K, 4] straight RGBA
     transform: Tensor | None = None  # [3, 3] gradientTransform (user -> user)
+    spread: str = "pad"  # pad | reflect | repeat
 
 
 @dataclass
 class RadialGradient:
-    """SVG radialGradient (focal point ignored: treated as centred); spread is pad."""
+    """SVG radialGradient (focal point ignored: treated as centred)."""
 
     center: Tensor  # [2]
     radius: Tensor  # [] or [2] (rx, ry)
     offsets: Tensor  # [K]
     colors: Tensor  # [K, 4]
     transform: Tensor | None = None  # [3, 3]
+    spread: str = "pad"
 
 
 Paint = Tensor | LinearGradient | RadialGradient  # a Tensor paint is one straight RGBA colour [4]
@@ -64,6 +66,9 @@ class Shape:
     linecap: str = "butt"  # butt | round | square
     linejoin: str = "miter"  # miter | round | bevel
     miterlimit: float = 4.0
+    # [2, 2] linear map from the stroke's own space to user space, for strokes under a non-uniform or skewed
+    # transform (the pen is a circle there, an ellipse here); None: width is in user units.
+    stroke_transform: Tensor | None = None
 
 
 @dataclass

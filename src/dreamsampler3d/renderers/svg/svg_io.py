@@ -1,4 +1,4 @@
-"""SVG import (svgelements parses path data, transforms, styles, <use>) and export of a Scene.
+"""SVG import (svgelements parses path data, transforms, styles, <use>); ``save_svg`` (svg_export) writes.
 
 Import keeps what the rasteriser draws: shapes converted to paths (arcs become cubics), fill and stroke
 paints with opacity folded in, gradients from <defs>. Content we do not draw (text, images, filters,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path as FsPath
@@ -22,6 +23,8 @@ from torch import Tensor
 from ...errors import UserError
 from .gradients import GradientDef, _local, read_gradients
 from .scene import LinearGradient, Paint, Path, RadialGradient, Scene, Shape
+from .svg_export import save_svg  # noqa: F401 - import and export live side by side for callers
+from .viewports import multiply_opacity, rewrite_viewports, serialise
 
 UNSUPPORTED_TAGS = {"text": "text", "image": "image", "foreignObject": "foreignObject", "mask": "mask",
                     "clipPath": "clip paths", "filter": "filters", "pattern": "pattern", "marker": "markers"}
@@ -92,6 +95,24 @@ def _subpaths(segments) -> list[Path]:
     return out
 
 
+def _float(v, default: float) -> float:
+    """A number or percentage attribute; the default when absent or unreadable."""
+    if v is None:
+        return default
+    t = str(v).strip()
+    try:
+        return float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+    except ValueError:
+        return default
+
+
+def _is_similarity(a: np.ndarray) -> bool:
+    """Rotation and uniform scale only (A^T A = c I): a round pen stays round."""
+    n1, n2, dot = a[0, 0] ** 2 + a[1, 0] ** 2, a[0, 1] ** 2 + a[1, 1] ** 2, a[0, 0] * a[0, 1] + a[1, 0] * a[1, 1]
+    tol = 1e-6 * max(n1 + n2, 1e-30)
+    return abs(n1 - n2) <= tol and abs(dot) <= tol
+
+
 def _color(c: se.Color, opacity: float = 1.0) -> Tensor:
     return torch.tensor([c.red / 255.0, c.green / 255.0, c.blue / 255.0, c.alpha / 255.0 * opacity])
 
@@ -110,16 +131,18 @@ def _gradient(g: GradientDef, shape_m: np.ndarray, bbox, opacity: float) -> Pain
     colors = torch.tensor([c for _, c in g.stops], dtype=torch.float32)
     colors[:, 3] *= opacity
     tt = torch.tensor(T, dtype=torch.float32)
+    spread = g.attrs.get("spreadMethod", "pad")
+    spread = spread if spread in ("pad", "reflect", "repeat") else "pad"
     if g.kind == "linear":
         return LinearGradient(torch.tensor([g.get("x1", 0.0), g.get("y1", 0.0)]),
-                              torch.tensor([g.get("x2", 1.0), g.get("y2", 0.0)]), offsets, colors, tt)
+                              torch.tensor([g.get("x2", 1.0), g.get("y2", 0.0)]), offsets, colors, tt, spread)
     return RadialGradient(torch.tensor([g.get("cx", 0.5), g.get("cy", 0.5)]), torch.tensor(g.get("r", 0.5)),
-                          offsets, colors, tt)
+                          offsets, colors, tt, spread)
 
 
 def _paint(e: se.Shape, key: str, grads: dict[str, GradientDef], m: np.ndarray) -> Paint | None:
     raw = str(e.values.get(key, "")).strip()
-    op = float(e.values.get(f"{key}-opacity", 1.0) or 1.0)
+    op = _float(e.values.get(f"{key}-opacity"), 1.0)
     if raw.startswith("url("):
         gid = raw[4:raw.index(")")].strip().strip("'\"").lstrip("#")
         g = grads.get(gid)
@@ -138,11 +161,40 @@ def _paint(e: se.Shape, key: str, grads: dict[str, GradientDef], m: np.ndarray) 
     return _color(c)  # svgelements already folded fill-/stroke-opacity into the alpha
 
 
+_UNITS = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4,
+          "em": 16.0, "ex": 8.0, "rem": 16.0}
+
+
+def _plain_size(data: bytes, root: ET.Element) -> bytes:
+    """Rewrite the root's width/height in px (svgelements rejects em and some other units); a
+    percentage is dropped, so the viewBox gives the size."""
+    head = re.search(rb"<svg\b[^>]*>", data)
+    if head is None:
+        return data
+    tag = head.group(0)
+    for key in ("width", "height"):
+        v = root.attrib.get(key)
+        if v is None:
+            continue
+        mt = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-z%]*)\s*", v)
+        pat = re.compile(rb"(\s" + key.encode() + rb"\s*=\s*)([\"'])[^\"']*\2")
+        if mt and mt.group(2) in _UNITS:
+            try:
+                px = float(mt.group(1)) * _UNITS[mt.group(2)]
+            except ValueError:
+                px = 0.0
+            tag = pat.sub(lambda m: m.group(1) + b'"' + repr(px).encode() + b'"', tag, count=1) if px > 0 else pat.sub(b"", tag, count=1)
+        elif "viewBox" in root.attrib:
+            tag = pat.sub(b"", tag, count=1)
+    return data[: head.start()] + tag + data[head.end():]
+
+
 def load_svg(source: str | os.PathLike | bytes, current_color: str = "black") -> Scene:
-    """Parse an SVG file (path, bytes or text) into a Scene in its viewBox units."""
+    """Parse an SVG file (path, bytes or text) into a Scene in its viewport units (width x height; the
+    viewBox, with preserveAspectRatio, maps into it)."""
     if isinstance(source, bytes):
         data = source
-    elif isinstance(source, (os.PathLike,)) or (isinstance(source, str) and not source.lstrip().startswith("<")):
+    elif isinstance(source, (os.PathLike,)) or (isinstance(source, str) and not source.lstrip("\ufeff \t\r\n").startswith("<")):
         try:
             data = FsPath(source).read_bytes()
         except OSError as exc:
@@ -159,29 +211,23 @@ def load_svg(source: str | os.PathLike | bytes, current_color: str = "black") ->
     if skipped:
         warnings.warn(f"SVG content not supported, skipped: {', '.join(sorted(skipped))}", stacklevel=2)
     grads = read_gradients(root, current_color)
+    if rewrite_viewports(root) | multiply_opacity(root):  # what svgelements mishandles
+        data = serialise(root)
+    data = _plain_size(data, root)
     try:
         svg = se.SVG.parse(io.BytesIO(data), reify=False, color=current_color)
     except Exception as exc:  # noqa: BLE001 - svgelements has no single error type
         raise UserError(f"cannot parse SVG: {exc}") from exc
-    w, h = float(svg.width or 0), float(svg.height or 0)
-    if svg.viewbox is not None:
-        w, h = float(svg.viewbox.width), float(svg.viewbox.height)
-        vb = svg.viewbox
+    w, h = float(svg.width or 0), float(svg.height or 0)  # the viewport; element transforms map into it
     if not (w > 0 and h > 0) or not (math.isfinite(w) and math.isfinite(h)):
         raise UserError("SVG has no usable size (missing or zero width/height/viewBox)")
-    # svgelements maps the viewBox onto width x height; we keep viewBox units, so undo that scale.
-    to_vb = np.eye(3)
-    if svg.viewbox is not None:
-        pw, ph = float(svg.width or w), float(svg.height or h)
-        if pw > 0 and ph > 0:
-            to_vb = np.array([[w / pw, 0, 0], [0, h / ph, 0], [0, 0, 1.0]])
     shapes: list[Shape] = []
     for e in svg.elements():
         if not isinstance(e, se.Shape):
             continue
         if str(e.values.get("visibility", "visible")) in ("hidden", "collapse"):
             continue
-        m = to_vb @ _mat3(e.transform)
+        m = _mat3(e.transform)
         try:
             segs = list(e.segments(transformed=False))
         except Exception:  # noqa: BLE001
@@ -194,90 +240,25 @@ def load_svg(source: str | os.PathLike | bytes, current_color: str = "black") ->
             p.points = p.points @ mt[:2, :2].T + mt[:2, 2]
         fill = _paint(e, "fill", grads, m)
         stroke = _paint(e, "stroke", grads, m)
-        sw = float(e.stroke_width or 0.0) * math.sqrt(abs(np.linalg.det(m[:2, :2])))
+        A = m[:2, :2]
+        if abs(np.linalg.det(A)) < 1e-12:  # scaled to nothing: invisible
+            continue
+        pen = None
+        if _is_similarity(A):
+            sw = float(e.stroke_width or 0.0) * math.sqrt(abs(np.linalg.det(A)))
+        else:  # non-uniform or skewed: the pen is an ellipse, stroke in the element's own space
+            sw = float(e.stroke_width or 0.0)
+            pen = torch.tensor(A, dtype=torch.float32) if stroke is not None else None
         if stroke is not None and sw <= 0:
             stroke = None
         if fill is None and stroke is None:
             continue
-        opacity = float(e.values.get("opacity", 1.0) or 1.0)
+        opacity = _float(e.values.get("opacity"), 1.0)
         shapes.append(Shape(paths, fill, stroke, torch.tensor(sw), str(e.values.get("fill-rule", "nonzero")),
                             torch.tensor(min(max(opacity, 0.0), 1.0)),
                             str(e.values.get("stroke-linecap", "butt")), str(e.values.get("stroke-linejoin", "miter")),
-                            float(e.values.get("stroke-miterlimit", 4.0) or 4.0)))
+                            max(_float(e.values.get("stroke-miterlimit"), 4.0), 1.0), pen))
     return Scene(w, h, shapes)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
-
-
-def _hex(c: Tensor) -> tuple[str, str]:
-    rgb = (c[:3].detach().clamp(0, 1) * 255).round().int().tolist()
-    return "#%02x%02x%02x" % tuple(rgb), _fmt(float(c[3].clamp(0, 1)))
-
-
-def path_data(paths: list[Path]) -> str:
-    """SVG path data of subpaths (M, L, Q, C, Z)."""
-    out = []
-    for p in paths:
-        pts = p.points.detach().cpu().tolist()
-        if not pts:
-            continue
-        out.append(f"M{_fmt(pts[0][0])} {_fmt(pts[0][1])}")
-        i = 0
-        for d in p.degrees:
-            ctrl = [pts[(i + j) % len(pts)] if p.closed else pts[i + j] for j in range(1, d + 1)]
-            out.append("LQC"[d - 1] + " ".join(f"{_fmt(x)} {_fmt(y)}" for x, y in ctrl))
-            i += d
-        if p.closed:
-            out.append("Z")
-    return " ".join(out)
-
-
-def _paint_attr(paint: Paint | None, key: str, defs: list[str]) -> str:
-    if paint is None:
-        return f' {key}="none"'
-    if isinstance(paint, Tensor):
-        col, a = _hex(paint)
-        return f' {key}="{col}"' + ("" if a == "1" else f' {key}-opacity="{a}"')
-    gid = f"g{len(defs)}"
-    stops = "".join(f'<stop offset="{_fmt(float(o))}" stop-color="{_hex(c)[0]}" stop-opacity="{_hex(c)[1]}"/>'
-                    for o, c in zip(paint.offsets.detach(), paint.colors.detach()))
-    tr = ""
-    if paint.transform is not None:
-        t = paint.transform.detach().tolist()
-        tr = f' gradientTransform="matrix({" ".join(_fmt(v) for v in (t[0][0], t[1][0], t[0][1], t[1][1], t[0][2], t[1][2]))})"'
-    if isinstance(paint, LinearGradient):
-        s, e = paint.start.detach().tolist(), paint.end.detach().tolist()
-        defs.append(f'<linearGradient id="{gid}" gradientUnits="userSpaceOnUse" x1="{_fmt(s[0])}" y1="{_fmt(s[1])}" '
-                    f'x2="{_fmt(e[0])}" y2="{_fmt(e[1])}"{tr}>{stops}</linearGradient>')
-    else:
-        c = paint.center.detach().tolist()
-        r = float(paint.radius.detach().reshape(-1)[0])
-        defs.append(f'<radialGradient id="{gid}" gradientUnits="userSpaceOnUse" cx="{_fmt(c[0])}" cy="{_fmt(c[1])}" '
-                    f'r="{_fmt(r)}"{tr}>{stops}</radialGradient>')
-    return f' {key}="url(#{gid})"'
-
-
-def save_svg(scene: Scene, path: str | os.PathLike | None = None) -> str:
-    """Standard SVG 1.1 text of the scene (written to ``path`` when given)."""
-    defs: list[str] = []
-    body = []
-    for sh in scene.shapes:
-        attrs = _paint_attr(sh.fill, "fill", defs) + _paint_attr(sh.stroke, "stroke", defs)
-        if sh.fill is not None and sh.fill_rule == "evenodd":
-            attrs += ' fill-rule="evenodd"'
-        if sh.stroke is not None:
-            sw = float(sh.stroke_width) if not isinstance(sh.stroke_width, Tensor) else float(sh.stroke_width.detach())
-            attrs += f' stroke-width="{_fmt(sw)}" stroke-linecap="{sh.linecap}" stroke-linejoin="{sh.linejoin}"'
-            attrs += f' stroke-miterlimit="{_fmt(sh.miterlimit)}"'
-        op = float(sh.opacity) if not isinstance(sh.opacity, Tensor) else float(sh.opacity.detach())
-        if op != 1.0:
-            attrs += f' opacity="{_fmt(op)}"'
-        body.append(f'<path d="{path_data(sh.paths)}"{attrs}/>')
-    w, h = _fmt(scene.width), _fmt(scene.height)
-    text = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">\n'
-            + (f"<defs>{''.join(defs)}</defs>\n" if defs else "") + "\n".join(body) + "\n</svg>\n")
-    if path is not None:
-        FsPath(path).write_text(text)
-    return text
+__all__ = ["load_svg", "save_svg"]

@@ -1,18 +1,17 @@
-"""``render``: scenes -> premultiplied RGBA images, differentiable, batched, same code on CPU and CUDA."""
+"""``render``: scenes -> premultiplied RGBA images; differentiable, batched, same code on CPU and CUDA."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ...errors import UserError
 from .composite import composite
 from .coverage import coverage
-from .flatten import flatten, polyline_edges
-from .scene import Paint, Scene, Shape, _t
+from .flatten import Polylines, flatten, polyline_edges
+from .scene import Scene, Shape, _t
 from .stroke import _CAPS, _JOINS, stroke_polygons
 
 
@@ -21,16 +20,14 @@ def _check_finite(name: str, x: Tensor) -> None:
         raise UserError(f"SVG scene has non-finite (NaN or inf) values in {name}")
 
 
-def _paint_alpha_ok(p: Paint | None) -> bool:
-    return p is not None
-
-
 def _layers(scenes: list[Scene], H: int, W: int, dev: torch.device, dt: torch.dtype):
     """Flatten the scene structure into index tensors (Python loop over paths, no grad)."""
     pts, seg_idx, seg_deg, seg_sub, sub_closed, sub_owner = [], [], [], [], [], []
     shapes: list[tuple[int, Shape, float, float]] = []
     cursor = 0
     for b, sc in enumerate(scenes):
+        if not (math.isfinite(float(sc.width)) and math.isfinite(float(sc.height)) and sc.width > 0 and sc.height > 0):
+            raise UserError(f"SVG scene size must be positive and finite, got {sc.width} x {sc.height}")
         sx, sy = W / float(sc.width), H / float(sc.height)
         scale = torch.tensor([sx, sy], dtype=dt, device=dev)
         for sh in sc.shapes:
@@ -38,9 +35,8 @@ def _layers(scenes: list[Scene], H: int, W: int, dev: torch.device, dt: torch.dt
             shapes.append((b, sh, sx, sy))
             for path in sh.paths:
                 p = path.points
-                if p.numel() == 0:
+                if p.numel() == 0 or not path.degrees:  # a lone moveto draws nothing in SVG
                     continue
-                _check_finite("path points", p)
                 need = path.num_points_needed()
                 if p.shape[0] < need and path.degrees:
                     raise UserError(f"SVG path has {p.shape[0]} points but its segments need {need}")
@@ -62,6 +58,44 @@ def _layers(scenes: list[Scene], H: int, W: int, dev: torch.device, dt: torch.dt
     return pts, seg_idx, seg_deg, seg_sub, sub_closed, sub_owner, shapes
 
 
+def _strokes(lines: Polylines, shapes: list[tuple[int, Shape, float, float]], stroke_l: Tensor, tol: float,
+             dev: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Stroke outline edges [E, 4] in pixels and their layer [E]. Each subpath is stroked in its pen space
+    (pixels / sqrt(sx sy), or the shape's stroke_transform), where the pen is round, then mapped back."""
+    widths = [sh.stroke_width for _, sh, _, _ in shapes]
+    if all(isinstance(w, (int, float)) for w in widths):
+        hw_shape = torch.tensor(widths, dtype=dtype, device=dev) * 0.5
+    else:
+        hw_shape = torch.stack([_t(w).to(dev, dtype).reshape(()) for w in widths]) * 0.5
+    cap = [_CAPS.get(sh.linecap, 0) for _, sh, _, _ in shapes]
+    join = [_JOINS.get(sh.linejoin, 0) for _, sh, _, _ in shapes]
+    mlim = [sh.miterlimit for _, sh, _, _ in shapes]
+    k = torch.tensor([math.sqrt(sx * sy) for _, _, sx, sy in shapes], dtype=dtype, device=dev)
+    pens = k[:, None, None] * torch.eye(2, dtype=dtype, device=dev)  # [N, 2, 2] pen space -> pixels
+    special = [i for i, (_, sh, _, _) in enumerate(shapes) if sh.stroke_transform is not None]
+    if special:
+        mats = torch.stack([torch.diag(torch.tensor([shapes[i][2], shapes[i][3]], dtype=dtype, device=dev))
+                            @ shapes[i][1].stroke_transform.to(dev, dtype) for i in special])
+        pens = pens.index_put((torch.tensor(special, device=dev),), mats)
+    own = lines.owner
+    hw = hw_shape[own]  # [Q]
+    _check_finite("stroke widths", hw)
+    hw = hw.clamp(min=0)
+    _check_finite("stroke transforms", pens)
+    if torch.linalg.det(pens.detach()).abs().min() < 1e-12:
+        raise UserError("a stroke transform is singular (zero scale)")
+    sub = torch.repeat_interleave(torch.arange(len(own), device=dev), lines.count)  # [V]
+    inv_v = torch.linalg.inv(pens)[own[sub]]  # [V, 2, 2] pixels -> pen space
+    local = Polylines(torch.einsum("vij,vj->vi", inv_v, lines.verts), lines.start, lines.count, lines.closed, own)
+    tol_q = tol / torch.linalg.matrix_norm(pens.detach(), ord=2)[own]  # chord tolerance in pen units
+    se, ssub = stroke_polygons(local, hw, torch.tensor(cap, device=dev)[own], torch.tensor(join, device=dev)[own],
+                               torch.tensor(mlim, dtype=dtype, device=dev)[own], tol_q)
+    pe = pens[own[ssub]]  # [E, 2, 2]
+    se = torch.cat([torch.einsum("eij,ej->ei", pe, se[:, :2]), torch.einsum("eij,ej->ei", pe, se[:, 2:])], 1)
+    sl = stroke_l[own[ssub]]
+    return se[sl >= 0], sl[sl >= 0]
+
+
 def render(scenes: Scene | list[Scene], width: int, height: int | None = None, samples: int = 1,
            tol: float = 0.1, device: torch.device | str | None = None,
            dtype: torch.dtype = torch.float32) -> Tensor:
@@ -75,7 +109,7 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
         raise UserError(f"render size must be positive, got {width}x{height}")
     if samples > 1:
         img = render(lst, width * samples, height * samples, 1, tol, device, dtype)  # [B, sH, sW, 4]
-        img = F.avg_pool2d(img.permute(0, 3, 1, 2), samples).permute(0, 2, 3, 1)
+        img = img.view(len(lst), height, samples, width, samples, 4).mean((2, 4))
         return img[0] if single else img
     if device is None:
         device = next((p.points.device for s in lst for sh in s.shapes for p in sh.paths), torch.device("cpu"))
@@ -85,7 +119,7 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
     # Layers: fill then stroke of each shape, in painting order, grouped by scene.
     fill_layer, stroke_layer, paints, opac, evenodd, layer_scene = [], [], [], [], [], []
     for b, sh, sx, sy in shapes:
-        op = _t(sh.opacity).to(dev, dtype)
+        op = sh.opacity
         fl = sl = -1
         if sh.fill is not None:
             fl = len(paints); paints.append(sh.fill); opac.append(op)
@@ -94,12 +128,13 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
             sl = len(paints); paints.append(sh.stroke); opac.append(op)
             evenodd.append(False); layer_scene.append(b)
         fill_layer.append(fl); stroke_layer.append(sl)
-    out = torch.zeros(len(lst), H, W, 4, device=dev, dtype=dtype)
     L = len(paints)
     if L == 0 or not pts:
+        out = torch.zeros(len(lst), H, W, 4, device=dev, dtype=dtype)
         return out[0] if single else out
     longt = lambda x: torch.tensor(x, dtype=torch.long, device=dev)  # noqa: E731
     points = torch.cat(pts)
+    _check_finite("path points", points)
     lines = flatten(points, longt(seg_idx), longt(seg_deg), longt(seg_sub),
                     torch.tensor(sub_closed, device=dev), longt(sub_owner), tol)
     fill_l, stroke_l = longt(fill_layer), longt(stroke_layer)
@@ -109,23 +144,17 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
     edge_parts.append(fe[fl >= 0]); layer_parts.append(fl[fl >= 0])
     has_stroke = stroke_l[lines.owner] >= 0  # [Q]
     if has_stroke.any():
-        hw_shape, cap, join, mlim = [], [], [], []
-        for b, sh, sx, sy in shapes:
-            hw_shape.append(_t(sh.stroke_width).to(dev, dtype) * (0.5 * math.sqrt(sx * sy)))
-            cap.append(_CAPS.get(sh.linecap, 0)); join.append(_JOINS.get(sh.linejoin, 0)); mlim.append(sh.miterlimit)
-        hw = torch.stack(hw_shape)[lines.owner]  # [Q]
-        _check_finite("stroke widths", hw)
-        hw = hw.clamp(min=0)
-        own = lines.owner
-        se, ssub = stroke_polygons(lines, hw, longt(cap)[own], longt(join)[own],
-                                   torch.tensor(mlim, dtype=dtype, device=dev)[own], tol)
-        sl = stroke_l[lines.owner[ssub]]
-        edge_parts.append(se[sl >= 0]); layer_parts.append(sl[sl >= 0])
+        se, sl = _strokes(lines, shapes, stroke_l, tol, dev, dtype)
+        edge_parts.append(se); layer_parts.append(sl)
     edges = torch.cat(edge_parts)
     edge_layer = torch.cat(layer_parts)
     cov = coverage(edges, edge_layer, torch.tensor(evenodd, device=dev), H, W)
     scale = torch.tensor([[W / float(sc.width), H / float(sc.height)] for sc in lst], dtype=dtype, device=dev)
-    img = composite(cov, paints, torch.stack(opac), torch.tensor(layer_scene, device=dev), len(lst), scale)
+    if all(isinstance(o, (int, float)) for o in opac):
+        opacity = torch.tensor(opac, dtype=dtype, device=dev)
+    else:
+        opacity = torch.stack([_t(o).to(dev, dtype).reshape(()) for o in opac])
+    img = composite(cov, paints, opacity, torch.tensor(layer_scene, device=dev), len(lst), scale)
     return img[0] if single else img
 
 

@@ -1,0 +1,135 @@
+"""Rasteriser values: exact coverage, fill rules, compositing, batching and degenerate input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from dreamsampler3d.errors import UserError
+from dreamsampler3d.renderers.svg import Path, Scene, Shape, circle, polygon, rect, render
+
+RED = torch.tensor([1.0, 0.0, 0.0, 1.0])
+BLUE = torch.tensor([0.0, 0.0, 1.0, 0.5])
+
+
+def test_axis_aligned_square_exact_coverage():
+    img = render(Scene(10, 10, [Shape([rect(2.25, 3.5, 4.0, 2.0)], fill=RED)]), 10)
+    a = img[..., 3]
+    assert a.sum().item() == pytest.approx(8.0, abs=1e-5)
+    assert a[3, 2].item() == pytest.approx(0.75 * 0.5, abs=1e-6)  # corner pixel: 3/4 wide, 1/2 high
+    assert a[4, 4].item() == pytest.approx(1.0, abs=1e-6)
+    assert torch.allclose(img[..., 0], a)  # premultiplied red
+
+
+def test_triangle_area_and_circle_area():
+    tri = polygon(torch.tensor([[1.3, 1.1], [30.2, 5.7], [12.9, 27.4]]))
+    img = render(Scene(32, 32, [Shape([tri], fill=RED)]), 32)
+    area = 0.5 * abs((30.2 - 1.3) * (27.4 - 1.1) - (12.9 - 1.3) * (5.7 - 1.1))
+    assert img[..., 3].sum().item() == pytest.approx(area, rel=1e-5)
+    img = render(Scene(64, 64, [Shape([circle(32, 32, 20)], fill=RED)]), 64, tol=0.01)
+    assert img[..., 3].sum().item() == pytest.approx(math.pi * 400, rel=2e-3)
+
+
+def test_fill_rules_and_over_compositing():
+    outer = rect(2, 2, 12, 12)
+    inner = rect(5, 5, 6, 6)  # same orientation: nonzero keeps it filled, evenodd cuts a hole
+    nz = render(Scene(16, 16, [Shape([outer, inner], fill=RED)]), 16)[..., 3]
+    eo = render(Scene(16, 16, [Shape([outer, inner], fill=RED, fill_rule="evenodd")]), 16)[..., 3]
+    assert nz[8, 8] == 1 and eo[8, 8] == 0 and eo[3, 3] == 1
+    img = render(Scene(16, 16, [Shape([outer], fill=RED), Shape([inner], fill=BLUE)]), 16)
+    assert torch.allclose(img[8, 8], torch.tensor([0.5, 0.0, 0.5, 1.0]))  # blue 50 % over red
+
+
+def test_stroke_area_of_a_ring():
+    img = render(Scene(64, 64, [Shape([circle(32, 32, 20)], stroke=RED, stroke_width=4.0)]), 64, tol=0.01)
+    assert img[..., 3].sum().item() == pytest.approx(math.pi * (22 ** 2 - 18 ** 2), rel=3e-3)
+
+
+def test_batch_matches_single_renders():
+    a = Scene(20, 20, [Shape([circle(8, 9, 5)], fill=RED)])
+    b = Scene(40, 40, [Shape([rect(3, 3, 20, 30)], fill=BLUE, stroke=RED, stroke_width=2.0, linejoin="round")])
+    batch = render([a, b], 24)
+    assert batch.shape == (2, 24, 24, 4)
+    assert torch.allclose(batch[0], render(a, 24), atol=1e-6)
+    assert torch.allclose(batch[1], render(b, 24), atol=1e-6)
+
+
+def test_tiles_cover_non_multiple_sizes_and_offcanvas_geometry():
+    # Path partly left of / above / below the canvas: only what is inside counts, exactly.
+    sc = Scene(37, 23, [Shape([rect(-10.0, -5.0, 30.0, 40.0)], fill=RED)])
+    img = render(sc, 37, 23)
+    assert img.shape == (23, 37, 4)
+    assert img[..., 3].sum().item() == pytest.approx(20 * 23, rel=1e-6)
+
+
+@pytest.mark.parametrize("pts,degs,closed", [
+    ([[5.0, 5.0]], [], False),  # a path with one point
+    ([[5.0, 5.0], [5.0, 5.0]], [1], False),  # zero-length segment
+    ([[5.0, 5.0]] * 4, [3], False),  # coincident cubic control points
+    ([[5.0, 5.0]] * 3, [1, 1, 1], True),  # collapsed closed path
+    ([[1e9, -1e9], [-1e9, 1e9], [3e9, 3e9]], [1, 1, 1], True),  # huge coordinates
+    ([[1.0, 1.0], [9.0, 9.0], [1.0, 1.0], [9.0, 9.0]], [3], True),  # cubic folding back on itself
+])
+def test_degenerate_paths_do_not_crash(pts, degs, closed):
+    p = torch.tensor(pts, requires_grad=True)
+    sc = Scene(10, 10, [Shape([Path(p, degs, closed)], fill=RED, stroke=BLUE, stroke_width=2.0,
+                               linecap="round", linejoin="round")])
+    img = render(sc, 10)
+    assert torch.isfinite(img).all()
+    if img.requires_grad:  # nothing visible may leave the image independent of the points
+        img.sum().backward()
+        assert torch.isfinite(p.grad).all()
+
+
+def test_round_cap_dot_from_zero_length_path():
+    sc = Scene(20, 20, [Shape([Path(torch.tensor([[10.0, 10.0], [10.0, 10.0]]), [1])], stroke=RED,
+                               stroke_width=8.0, linecap="round")])
+    assert render(sc, 20, tol=0.01)[..., 3].sum().item() == pytest.approx(math.pi * 16, rel=5e-3)
+
+
+def test_nan_coordinates_are_a_clear_error():
+    sc = Scene(10, 10, [Shape([polygon(torch.tensor([[1.0, 1.0], [float("nan"), 2.0], [3.0, 4.0]]))], fill=RED)])
+    with pytest.raises(UserError, match="NaN"):
+        render(sc, 10)
+
+
+def test_empty_scene_and_empty_paths():
+    assert render(Scene(10, 10, []), 8).abs().sum() == 0
+    assert render(Scene(10, 10, [Shape([], fill=RED)]), 8).abs().sum() == 0
+    assert render(Scene(10, 10, [Shape([rect(1, 1, 3, 3)])]), 8).abs().sum() == 0  # no paint
+
+
+def test_ten_thousand_paths():
+    g = torch.Generator().manual_seed(0)
+    c = torch.rand(10000, 1, 2, generator=g) * 64
+    pts = c + torch.rand(10000, 3, 2, generator=g) * 4
+    cols = torch.rand(10000, 4, generator=g)
+    sc = Scene(64, 64, [Shape([polygon(pts[i])], fill=cols[i]) for i in range(10000)])
+    img = render(sc, 64)
+    assert torch.isfinite(img).all() and img[..., 3].max() <= 1 + 1e-5
+
+
+def test_samples_average_subpixels():
+    sc = Scene(8, 8, [Shape([polygon(torch.tensor([[0.5, 0.5], [7.5, 1.5], [3.3, 7.2]]))], fill=RED)])
+    a1, a4 = render(sc, 8), render(sc, 8, samples=4)
+    assert torch.allclose(a1, a4, atol=1e-5)  # exact area coverage is already the box filter
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_matches_cpu():
+    sc = Scene(32, 32, [Shape([circle(16, 16, 9)], fill=RED, stroke=BLUE, stroke_width=3.0)])
+    cpu = render(sc, 32)
+    sc_cuda = Scene(32, 32, [Shape([Path(p.points.cuda(), p.degrees, p.closed) for p in sh.paths], fill=sh.fill.cuda(),
+                                   stroke=sh.stroke.cuda(), stroke_width=3.0) for sh in sc.shapes])
+    assert torch.allclose(render(sc_cuda, 32).cpu(), cpu, atol=1e-5)
+
+
+def test_renderer_layer_does_not_import_diffusers():
+    import subprocess
+    import sys
+    code = ("import sys, dreamsampler3d.renderers.svg, dreamsampler3d.renderers.svg.svg_io, "
+            "dreamsampler3d.renderers.svg.backend; print('diffusers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
