@@ -21,6 +21,7 @@ from .sampler.inverse import InverseConfig
 from .tasks.edit import METHODS, EditOptions
 from .tasks.generate import GenerateOptions
 from .tasks.text_to_3d import TextTo3DOptions
+from .tasks.edit_svg import EDIT_METHODS, EditSVGOptions
 from .tasks.restore_svg import RestoreSVGOptions
 from .tasks.text_to_svg import TextToSVGOptions
 from .tasks.vectorize import VectorizeOptions
@@ -115,9 +116,14 @@ class RestoreSVGConfig(_Common, RestoreSVGOptions):
     noise_sigma: float = 0.0
 
 
+@dataclass
+class EditSVGConfig(_Common, EditSVGOptions):
+    svg_file: str = ""  # the SVG to edit (--svg)
+
+
 CONFIGS = {"generate": GenerateConfig, "edit": EditConfig, "inpaint": InpaintConfig, "restore": RestoreConfig,
            "text-to-3d": TextTo3DConfig, "text-to-svg": TextToSVGConfig, "vectorize": VectorizeConfig,
-           "restore-svg": RestoreSVGConfig}
+           "restore-svg": RestoreSVGConfig, "edit-svg": EditSVGConfig}
 DEGRADATIONS = ("sr4", "sr8", "blur", "inpaint", "noise")
 
 
@@ -204,7 +210,13 @@ def validate(task: str, cfg) -> None:
         _check(cfg.inversion_fixed_point_iters >= 0, "config: inversion_fixed_point_iters must be >= 0")
     if task in ("edit", "inpaint", "restore", "vectorize", "restore-svg"):
         _check(cfg.image != "", "config: image is required (--image FILE)")
-    if task in ("text-to-svg", "vectorize", "restore-svg"):
+    if task == "edit-svg":
+        _check(cfg.svg_file != "", "config: an SVG is required (--svg FILE)")
+        _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
+        _check(cfg.method in EDIT_METHODS, f"config: method must be one of {', '.join(EDIT_METHODS)}, got {cfg.method!r}")
+        _check(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
+               f"config: baseline_t_range must be [low, high] within [0, 1], got {cfg.baseline_t_range}")
+    if task in ("text-to-svg", "vectorize", "restore-svg", "edit-svg"):
         v = cfg.svg
         _check(v.num_paths >= 1, f"config: svg.num_paths must be >= 1, got {v.num_paths}")
         _check(v.segments >= 2, f"config: svg.segments must be >= 2, got {v.segments}")

@@ -15,6 +15,7 @@ TASK_HELP = {
     "restore": "super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
     "text-to-svg": "an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds baseline)",
     "restore-svg": "a clean SVG from a degraded image (sr4, sr8, blur, inpaint): vectorisation and restoration at once",
+    "edit-svg": "edit an SVG towards a prompt, keeping the rest of its structure (--method dds|pds baselines)",
     "vectorize": "fit an SVG to an image (data term only): result.svg and result.png",
     "text-to-3d": "a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
 }
@@ -36,7 +37,9 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
     p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model (default: the embedded icon prior)")
     if name != "vectorize":
         p.add_argument("--prompt", action="append", help="text prompt (inpaint: repeat once per --mask)")
-    if name not in ("generate", "text-to-3d", "text-to-svg"):
+    if name == "edit-svg":
+        p.add_argument("--svg", dest="svg_file", help="the SVG file to edit")
+    if name not in ("generate", "text-to-3d", "text-to-svg", "edit-svg"):
         p.add_argument("--image", help="input image (restore: the degraded image)")
     if name in ("inpaint", "restore", "restore-svg"):
         p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (inpaint: repeatable)")
@@ -46,6 +49,8 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--method", choices=["dreamsampler", "dds", "pds", "sds"], help="editing rule (default dreamsampler)")
     if name == "restore-svg":
         p.add_argument("--method", choices=["dreamsampler", "vectorize", "two-stage"], help="default dreamsampler; the others are baselines")
+    if name == "edit-svg":
+        p.add_argument("--method", choices=["dreamsampler", "dds", "pds"], help="editing rule (default dreamsampler)")
     if name in ("text-to-3d", "text-to-svg"):
         p.add_argument("--method", choices=["dreamsampler", "sds"], help="distillation rule (default dreamsampler)")
     p.add_argument("--steps", type=int, help="sampler steps")
@@ -69,7 +74,7 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
     if run:
         flags["run"] = run
     if getattr(args, "prompt", None):
-        if task in ("generate", "edit", "text-to-3d", "text-to-svg"):
+        if task in ("generate", "edit", "text-to-3d", "text-to-svg", "edit-svg"):
             if len(args.prompt) > 1:
                 raise UserError(f"{task} takes one --prompt")
             flags["prompt"] = args.prompt[0]
@@ -77,6 +82,8 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
             flags["prompts"] = args.prompt
     if getattr(args, "image", None) is not None:
         flags["image"] = args.image
+    if getattr(args, "svg_file", None) is not None:
+        flags["svg_file"] = args.svg_file
     if getattr(args, "mask", None):
         if task == "inpaint":
             flags["masks"] = args.mask

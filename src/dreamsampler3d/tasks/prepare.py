@@ -20,6 +20,7 @@ from .edit import EditTask
 from .generate import GenerateTask
 from .inverse_problem import InverseOptions, InverseProblemTask, observed_region_psnr
 from .text_to_3d import TextTo3DTask
+from .edit_svg import EditSVGTask
 from .restore_svg import RestoreSVGTask
 from .text_to_svg import TextToSVGTask
 from .vectorize import VectorizeTask
@@ -34,6 +35,16 @@ class Inputs:
     image: torch.Tensor | None = None  # [1, 3, H, W] in [-1, 1] at working size
     masks: torch.Tensor | None = None  # [K, 1, H, W] fill masks at working size
     notes: list[str] = field(default_factory=list)
+
+
+def load_svg_input(path: str):
+    """An SVG with at least one drawable shape, or a one-line error."""
+    from ..renderers.svg.svg_io import load_svg
+
+    scene = load_svg(path)
+    if not any(s.paths and (s.fill is not None or s.stroke is not None) for s in scene.shapes):
+        raise UserError(f"--svg {path}: the SVG has no shapes to edit")
+    return scene
 
 
 def _working_size(cfg, prior) -> tuple[int, int]:
@@ -63,9 +74,11 @@ def _masks(paths: list[str], image: Image.Image, size: tuple[int, int], notes: l
 
 
 def read_inputs(task: str, cfg) -> tuple[Image.Image | None, list[str]]:
-    """Cheap checks that need no model: the image opens. (Masks are checked against it in ``build_task``.)"""
+    """Cheap checks that need no model: the image opens, the SVG parses. (Masks are checked in ``build_task``.)"""
     if task in ("generate", "text-to-3d", "text-to-svg"):
         return None, []
+    if task == "edit-svg":
+        return load_svg_input(cfg.svg_file), []
     return load_image(cfg.image), []
 
 
@@ -75,6 +88,8 @@ def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[Sampli
     inputs = Inputs()
     if task == "generate":
         return GenerateTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
+    if task == "edit-svg":
+        return EditSVGTask(prior, image, cfg, steps, seed, neg), inputs, lambda result: {}
     if task == "text-to-svg":
         return TextToSVGTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
     if task == "vectorize":
