@@ -95,22 +95,16 @@ def coverage(edges: Tensor, edge_layer: Tensor, evenodd: Tensor, height: int, wi
         keep = (yhi > ylo) & ((y1d - y0d).abs() > 1e-9)
         kept = keep.nonzero().squeeze(1)
         lay = edge_layer[kept]
-        xs = edges[kept][:, [0, 2]].clamp(0, W)
-        # Tile-aligned bounding box of every layer.
-        def red(v: Tensor, init: int, op: str) -> Tensor:
-            return torch.full((L,), init, dtype=torch.long, device=dev).scatter_reduce(0, lay, v, op, include_self=True)
-        ty0 = red(ylo[kept].floor().long() // T, 1 << 40, "amin")
+
+        def red(idx: Tensor, v: Tensor, init: int, op: str) -> Tensor:  # per-layer reduction
+            return torch.full((L,), init, dtype=torch.long, device=dev).scatter_reduce(0, idx, v, op, include_self=True)
+        # Tile-aligned bounding box of every layer: rows from the edges, columns from the row pieces below.
+        ty0 = red(lay, ylo[kept].floor().long() // T, 1 << 40, "amin")
         # Rows floor(ylo) .. floor(yhi): an end exactly on a pixel line gets a zero-height piece so that
         # autograd sees the one-sided (downward / rightward) derivative consistently at ties.
         last_row = yhi[kept].floor().long().clamp(max=H - 1)
-        ty1 = red(last_row // T + 1, 0, "amax")
-        tx0 = red(xs.min(1).values.floor().long() // T, 1 << 40, "amin")
-        tx1 = red(xs.max(1).values.floor().long() // T + 1, 0, "amax")  # x == W lands in a spare tile column
-        tx1 = torch.minimum(tx1, torch.full_like(tx1, -(-W // T)))
+        ty1 = red(lay, last_row // T + 1, 0, "amax")
         nty = (ty1 - ty0).clamp(min=0)
-        ntx = (tx1 - tx0).clamp(min=0)
-        nty = torch.where(ntx > 0, nty, 0)
-        wb = int(ntx.max()) * T + 2 if L else 2
         row_off = (torch.cumsum(nty, 0) - nty) * T  # [L] first packed row of each layer
         R = int(nty.sum()) * T
         first = ylo[kept].floor().long()
@@ -134,6 +128,12 @@ def coverage(edges: Tensor, edge_layer: Tensor, evenodd: Tensor, height: int, wi
     hgt = (yb - ya) * torch.sign(dy).detach()  # [P] signed height inside this row
     xl, xr = torch.where(xa <= xb, xa, xb), torch.where(xa <= xb, xb, xa)
     with torch.no_grad():
+        # Columns of the box from the interpolated piece ends themselves (rounding may put them a hair
+        # outside the end points' range); x == W lands in a spare tile column.
+        tx0 = red(lay_p, xl.floor().long() // T, 1 << 40, "amin")
+        tx1 = torch.minimum(red(lay_p, xr.floor().long() // T + 1, 0, "amax"), torch.full_like(ty0, -(-W // T)))
+        ntx = (tx1 - tx0).clamp(min=0)
+        wb = int(ntx.max()) * T + 2 if L else 2
         c_first = xl.floor().long()
         nc = (xr.floor().long() - c_first + 1).clamp(min=1)
         ps, k2 = _expand(nc)  # sub-piece -> piece

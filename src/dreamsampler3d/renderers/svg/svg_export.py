@@ -18,7 +18,9 @@ def _fmt(x: float) -> str:
 
 
 def _hex(c: Tensor) -> tuple[str, str]:
-    rgb = (c[:3].detach().clamp(0, 1) * 255).round().int().tolist()
+    """#rrggbb and the alpha as text."""
+    c = c.detach()
+    rgb = (c[:3].clamp(0, 1) * 255).round().int().tolist()
     return "#%02x%02x%02x" % tuple(rgb), _fmt(float(c[3].clamp(0, 1)))
 
 
