@@ -49,14 +49,8 @@ class EditSVGTask(SVGTask):
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
         self.rule = None
 
-    def latents(self) -> Tensor:
-        return self.prior.encode(self.svg.render() * 2 - 1)
-
     def fit(self, target: Tensor) -> Tensor:
-        for _ in range(self.options.inner_steps):
-            loss = 0.5 * (self.latents() - target).pow(2).mean()
-            self.optimiser_step(loss)
-        return loss.detach()
+        return self.fit_latents(target, self.options.inner_steps)
 
     def initial_state(self) -> dict[str, Tensor]:
         with torch.no_grad():

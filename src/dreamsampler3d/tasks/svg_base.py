@@ -38,6 +38,17 @@ class SVGTask(SamplingTask):
         if every and self.inner_steps_done % every == 0:
             self.svg.prune_(self.generator)
 
+    def latents(self) -> Tensor:
+        """E(g(theta)) [1, C, h, w], differentiable in the paths."""
+        return self.prior.encode(self.svg.render() * 2 - 1)
+
+    def fit_latents(self, target: Tensor, steps: int) -> Tensor:
+        """``steps`` optimiser steps of 0.5 ||E(g(theta)) - target||^2 (DreamSampler's inner loop)."""
+        for _ in range(steps):
+            loss = 0.5 * (self.latents() - target).pow(2).mean()
+            self.optimiser_step(loss)
+        return loss.detach()
+
     def record_frame(self, i: int) -> None:
         if self.video_every and i % self.video_every == 0:
             with torch.no_grad():

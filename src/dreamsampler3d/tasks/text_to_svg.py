@@ -40,14 +40,8 @@ class TextToSVGTask(SVGTask):
         self.sampler = DreamSampler(prior, schedule, null, [cond], o.sampler, self.generator)
         self.sds = SDS(prior, schedule, Prompts(null=null, target=cond), o.sds_guidance, generator=self.generator)
 
-    def latents(self) -> Tensor:
-        return self.prior.encode(self.svg.render() * 2 - 1)  # [1, C, h, w], differentiable in the paths
-
     def fit(self, target: Tensor) -> Tensor:
-        for _ in range(self.options.inner_steps):
-            loss = 0.5 * (self.latents() - target).pow(2).mean()
-            self.optimiser_step(loss)
-        return loss.detach()
+        return self.fit_latents(target, self.options.inner_steps)
 
     def initial_state(self) -> dict[str, Tensor]:
         return {"z": self.randn(1, *self.prior.latent_shape(self.size, self.size))}
