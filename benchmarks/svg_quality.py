@@ -22,14 +22,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from _common import add_prior_args, load_prior
 from dreamsampler3d.config import build_config
 from dreamsampler3d.data.icons import COLOURS, SHAPES, render_scene, scene_from_seed
 from dreamsampler3d.data.judge import judge_scene
 from dreamsampler3d.io.images import psnr
-from dreamsampler3d.priors.diffusion_prior import DiffusionPrior
-from dreamsampler3d.priors.embedded import resolve_model
 from dreamsampler3d.tasks.prepare import build_task, read_inputs
-from dreamsampler3d.tasks.runner import execute, quiet_libraries, run_config
+from dreamsampler3d.tasks.runner import execute, run_config
 
 HELD_OUT_SEED = 10_000_000  # training scenes use small seeds; these were never seen
 
@@ -144,13 +143,10 @@ def main() -> None:
     ap.add_argument("--icons", type=int, default=50)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--model", default="embedded")
+    add_prior_args(ap)
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    quiet_libraries()
-    prior = DiffusionPrior.from_pretrained(resolve_model(args.model))
+    prior = load_prior(args)
     if args.part == "text":
         text_benchmark(prior, args.prompts, args.steps, args.seed, args.overrides)
     else:

@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _common import add_prior_args, load_prior
 from dreamsampler3d.config import build_config
 from dreamsampler3d.data.judge import dominant_colour, judge_scene, pixel_labels, NAMES
 from dreamsampler3d.io.images import to_uint8
-from dreamsampler3d.priors.diffusion_prior import DiffusionPrior
-from dreamsampler3d.priors.embedded import resolve_model
 from dreamsampler3d.renderers.nerf.cameras import sample_cameras
 from dreamsampler3d.tasks.prepare import build_task
-from dreamsampler3d.tasks.runner import execute, quiet_libraries
+from dreamsampler3d.tasks.runner import execute
 
 
 def parse(prompt: str) -> tuple[str, str]:
@@ -75,14 +74,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--views", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--model", default="embedded")
+    add_prior_args(ap)
     ap.add_argument("--keep", help="folder to keep the runs in")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    quiet_libraries()
-    prior = DiffusionPrior.from_pretrained(resolve_model(args.model))
+    prior = load_prior(args)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
