@@ -3,6 +3,7 @@ regularisers and mesh export. Parameter groups carry their own learning rates.""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -12,7 +13,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..renderers.nerf.cameras import Cameras, camera_rays, near_far
-from ..renderers.nerf.volume import OccupancyRenderer, render_dense
+from ..renderers.nerf.volume import OccupancyRenderer, nerfacc_cuda_available, render_dense
 from .nerf_field import DirectionalBackground, FieldConfig, TriplaneField
 
 
@@ -54,7 +55,7 @@ class NeRFGenerator(nn.Module):
         origins, dirs = origins.reshape(-1, 3).to(device), dirs.reshape(-1, 3).to(device)
         near, far = near_far(cameras.distance, self.config.field.radius * 3**0.5)
         rays_per_view = height * width
-        if device.type == "cuda" and self.config.occupancy_grid:
+        if device.type == "cuda" and self.config.occupancy_grid and self._occupancy_usable():
             out = self._render_occupancy(origins, dirs, float(near.min()), float(far.max()), step)
         else:
             near = near.repeat_interleave(rays_per_view).to(device)
@@ -77,6 +78,14 @@ class NeRFGenerator(nn.Module):
             return x.view(v, height, width, -1).permute(0, 3, 1, 2)
 
         return {"rgb": to_image(image), "opacity": to_image(opacity), "orientation": facing}
+
+    def _occupancy_usable(self) -> bool:
+        """nerfacc's CUDA extension loads; otherwise say so once and render densely (same images, slower)."""
+        ok, why = nerfacc_cuda_available()
+        if not ok:
+            warnings.warn(f"nerfacc's CUDA extension is not available ({why}); occupancy grid off, dense rendering")
+            self.config.occupancy_grid = False
+        return ok
 
     def _render_occupancy(self, origins, dirs, near, far, step):
         if self._occupancy is None:

@@ -23,7 +23,7 @@ def renoise(
 ) -> Tensor:
     """DreamSampler's step 4: eps_tilde = sqrt(1 - eta) eps + sqrt(eta) xi; z_prev = noise_to(z0, eps_tilde)."""
     if eta > 0.0:
-        xi = torch.randn(z0.shape, generator=generator, device=z0.device, dtype=z0.dtype)
+        xi = torch.randn(z0.shape, generator=generator, dtype=z0.dtype).to(z0.device)  # CPU RNG: same noise on any device
         eps = math.sqrt(1.0 - eta) * eps + math.sqrt(eta) * xi
     return noise_to(z0, eps, alpha_prev)
 

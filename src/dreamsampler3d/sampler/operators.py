@@ -34,7 +34,7 @@ class LinearOperator(ABC):
         """Simulate a measurement: y = A x + sigma n."""
         y = self.forward(x)
         if self.noise_sigma > 0:
-            y = y + self.noise_sigma * torch.randn(y.shape, generator=generator, device=y.device, dtype=y.dtype)
+            y = y + self.noise_sigma * torch.randn(y.shape, generator=generator, dtype=y.dtype).to(y.device)
         return y
 
 

@@ -24,6 +24,13 @@ from .callbacks import AtomicCheckpoint, Snapshots, StepProgressBar
 from .prepare import PRIOR_FREE_TASKS, build_task, read_inputs
 
 
+def indexed(device: torch.device) -> torch.device:
+    """Lightning's CUDA set-up wants 'cuda:N', not a bare 'cuda'."""
+    if device.type == "cuda" and device.index is None:
+        return torch.device("cuda", torch.cuda.current_device())
+    return device
+
+
 def quiet_libraries() -> None:
     """Library chatter (download bars, Lightning tips) drowns the one progress bar that matters."""
     import diffusers
@@ -101,7 +108,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
     callbacks: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
     if cfg.run.progress:
         callbacks.append(StepProgressBar(task))
-    device = module.run_device
+    device = indexed(module.run_device)
     trainer = L.Trainer(  # one asset, one device: explicit, so runs inside a DDP-launched batch stay local
         accelerator="cuda" if device.type == "cuda" else "cpu", strategy=SingleDeviceStrategy(device),
         max_epochs=cfg.run.steps,

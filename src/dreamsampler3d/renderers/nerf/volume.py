@@ -51,6 +51,25 @@ def nerfacc_available() -> bool:
     return True
 
 
+_CUDA_EXTENSION: tuple[bool, str] | None = None
+
+
+def nerfacc_cuda_available() -> tuple[bool, str]:
+    """Whether nerfacc's CUDA extension loads, and why not. nerfacc builds it on first use with the CUDA
+    toolkit (nvcc) and leaves it None without one; a pip-only GPU install has no nvcc, and nerfacc 0.5.3's
+    sources fail under C++20 (a global lerp() clashes with std::lerp: torch >= 2.11's extension flags)."""
+    global _CUDA_EXTENSION
+    if _CUDA_EXTENSION is None:
+        try:
+            from nerfacc.cuda._backend import _C
+
+            _CUDA_EXTENSION = (_C is not None, "" if _C is not None else "no CUDA toolkit (nvcc) to build it")
+        except Exception as exc:  # a failed JIT build raises from inside torch's cpp_extension
+            lines = str(exc).strip().splitlines() or [""]
+            _CUDA_EXTENSION = (False, f"{type(exc).__name__}: {lines[-1][:200]}")
+    return _CUDA_EXTENSION
+
+
 def render_dense(field: FieldFn, origins: Tensor, dirs: Tensor, near: Tensor, far: Tensor, n_samples: int,
                  jitter: bool = False, generator: torch.Generator | None = None) -> dict[str, Tensor]:
     """Render rays [R, 3] with S stratified samples each. Returns rgb [R, 3], opacity [R, 1], depth [R, 1]."""
