@@ -14,6 +14,11 @@ def write_card(folder: Path, info: dict, quality_md: str | None = None) -> None:
     folder = Path(folder)
     size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
     quality = quality_md or "Not measured yet: run `python benchmarks/prior_quality.py`."
+    device = info.get("device", "CPU")
+    where = f"CPU only, {info.get('threads')} thread(s)" if device == "CPU" else f"One {device} GPU"
+    command = "" if device == "CPU" else (
+        f" --device cuda --batch {info.get('batch')} --vae-batch {vae.get('batch')} --vae-minutes "
+        f"{vae.get('minutes', 0):.1f} --decoder-minutes {dec.get('minutes', 0):.2f} --minutes {info.get('unet_minutes', 0):.0f}")
     text = f"""---
 license: mit
 library_name: diffusers
@@ -52,16 +57,17 @@ safetensors, {size_mb:.1f} MB in total.
 
 ## Training
 
-CPU only, {info.get('threads')} thread(s). VAE: {vae.get('steps')} steps of batch {vae.get('batch')}
+{where}. VAE: {vae.get('steps')} steps of batch {vae.get('batch')}
 in {vae.get('minutes', 0):.1f} min, held-out PSNR {vae.get('psnr_db', 0):.1f} dB; then the decoder alone on the
 frozen latents: {dec.get('steps')} steps in {dec.get('minutes', 0):.1f} min, held-out PSNR
 {dec.get('psnr_db', 0):.1f} dB (object pixels weighted 10x in both). Text encoder and UNet
 jointly: {info.get('unet_steps')} steps of batch {info.get('batch')} in {info.get('unet_minutes', 0):.1f}
 min, AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 loss weighting, EMA 0.999.
 Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior
---seed {info.get('seed')}` (or `dreamsampler3d train-prior`; add `--resume` after an interruption).
-Phases are time-budgeted, so step counts depend on the CPU; the seed fixes the data, the
-initialisation and the batch order.
+--seed {info.get('seed')} --n-images {info.get('n_images')}{command}` (or `dreamsampler3d train-prior ...`; add
+`--resume` after an interruption). Phases are time-budgeted, so step counts depend on the machine;
+the seed fixes the data, the initialisation and the batch order (bit-exact only on the same device
+type: a GPU draws its batches and noise from a CUDA generator).
 
 ## Measured quality
 
