@@ -79,7 +79,8 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(a, b, channel_axis=2, data_range=255))
 
 
-def restore_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]) -> None:
+def restore_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str],
+                      methods: tuple[str, ...] = ("dreamsampler", "vectorize", "two-stage")) -> None:
     size = prior.default_size
     results: dict[tuple[str, str], list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +107,7 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]
                     flags["mask"] = str(root / "mask.png")
                 img.save(root / "degraded.png")
                 flags["image"] = str(root / "degraded.png")
-                for method in ("dreamsampler", "vectorize", "two-stage"):
+                for method in methods:
                     out = root / f"{k}-{degradation}-{method}"
                     cfg = build_config("restore-svg", None, overrides,
                                        {**flags, "method": method, "run": {**flags["run"], "out": str(out), "progress": False}})
@@ -143,14 +144,16 @@ def main() -> None:
     ap.add_argument("--icons", type=int, default=50)
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", nargs="+", default=["dreamsampler", "vectorize", "two-stage"],
+                    help="restore: which methods to run")
     add_prior_args(ap)
     ap.add_argument("overrides", nargs="*")
-    args = ap.parse_args()
+    args = ap.parse_intermixed_args()
     prior = load_prior(args)
     if args.part == "text":
         text_benchmark(prior, args.prompts, args.steps, args.seed, args.overrides)
     else:
-        restore_benchmark(prior, args.icons, args.steps, args.seed, args.overrides)
+        restore_benchmark(prior, args.icons, args.steps, args.seed, args.overrides, tuple(args.methods))
 
 
 if __name__ == "__main__":

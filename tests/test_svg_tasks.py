@@ -144,3 +144,23 @@ def test_edit_svg_bad_inputs(tiny_folders, tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1 and expect in err.lower(), err
         assert not (tmp_path / "o").exists()
+
+
+def test_inpainting_guess_fills_holes_with_the_nearest_observed_pixel():
+    """The SVG initialisation must not see holes as black shapes; checked against a brute-force nearest search."""
+    from dreamsampler3d.sampler.operators import Mask
+    from dreamsampler3d.tasks.restore_svg import first_guess
+
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 12, 12, generator=g) * 2 - 1
+    observed = torch.ones(1, 1, 12, 12)
+    observed[..., 3:8, 2:6] = 0
+    op = Mask(observed)
+    guess = first_guess(op, op.forward(image), (12, 12))
+    known = [(r, c) for r in range(12) for c in range(12) if observed[0, 0, r, c] > 0]
+    for r in range(3, 8):
+        for c in range(2, 6):
+            d = min((r - kr) ** 2 + (c - kc) ** 2 for kr, kc in known)
+            nearest = [(kr, kc) for kr, kc in known if (r - kr) ** 2 + (c - kc) ** 2 == d]
+            assert any(torch.equal(guess[0, :, r, c], image[0, :, kr, kc]) for kr, kc in nearest)
+    assert torch.equal(guess * observed, image * observed)

@@ -14,9 +14,10 @@ from torch import Tensor
 from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_init import regions_to_paths
 from ..io.images import psnr, to_uint8
+from ..sampler.consistency import data_consistent_latent
 from ..sampler.ddim import noise_to
-from ..sampler.dreamsampler import DreamSampler, SamplerConfig
-from ..sampler.operators import LinearOperator
+from ..sampler.dreamsampler import DreamSampler, Proposal, SamplerConfig
+from ..sampler.operators import LinearOperator, Mask
 from .external import external_step
 from .svg_base import SVGTask
 
@@ -30,6 +31,9 @@ class RestoreSVGOptions:
     prompts: list = field(default_factory=list)  # optional: one prompt guides the restoration
     strength: float = 0.6  # SDEdit start: fraction of the noise schedule the run traverses
     rho: float = 20.0  # weight of the data term through the rasteriser
+    consistency: bool = True  # CG data consistency on each step's latent target (as the raster restore)
+    mu: float = 1e-4  # CG proximal weight
+    cg_iters: int = 10
     inner_steps: int = 4
     sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(guidance=3.0, omega_schedule="alpha",
                                                                          renoise="unconditional", eta=0.0))
@@ -39,10 +43,17 @@ class RestoreSVGOptions:
     video_every: int = 2
 
 
-def upsample_measurement(op: LinearOperator, y: Tensor, size: tuple[int, int]) -> Tensor:
-    """A first full-resolution guess from y [1, 3, h, w] in [-1, 1]: bicubic for down-sampling, y itself else."""
+def first_guess(op: LinearOperator, y: Tensor, size: tuple[int, int]) -> Tensor:
+    """A full-resolution guess [1, 3, H, W] in [-1, 1] from y: bicubic for down-sampling, holes filled with
+    their nearest observed pixel for inpainting (so that no hole becomes a shape of its own), y itself else."""
     if y.shape[-2:] != size:
         return F.interpolate(y, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
+    if isinstance(op, Mask):
+        from scipy.ndimage import distance_transform_edt
+
+        hole = op.observed[0, 0].cpu().numpy() < 0.5  # [H, W]
+        _, (rows, cols) = distance_transform_edt(hole, return_indices=True)
+        return y[..., torch.from_numpy(rows), torch.from_numpy(cols)]
     return y
 
 
@@ -50,7 +61,7 @@ class RestoreSVGTask(SVGTask):
     def __init__(self, prior, op: LinearOperator, y: Tensor, size: tuple[int, int], options: RestoreSVGOptions,
                  num_steps: int, seed: int, negative_prompt: str = ""):
         self.op, self.y = op, y
-        guess = upsample_measurement(op, y, size)
+        guess = first_guess(op, y, size)
         self.guess = guess
         points, fills, background = regions_to_paths(to_uint8(guess), options.svg.num_paths, options.svg.segments,
                                                      options.colours)
@@ -78,6 +89,12 @@ class RestoreSVGTask(SVGTask):
             self.optimiser_step(loss)
         return loss.detach()
 
+    def consistent(self, p: Proposal) -> Tensor:
+        """z_b = a E(x_cg) + (1 - a) z0: the step's target pulled onto the measurements (DESIGN 2)."""
+        o = self.options
+        return data_consistent_latent(self.prior, self.op, self.y.to(p.target.device), p.target, p.alpha, o.mu,
+                                      o.cg_iters)[0]
+
     def initial_state(self) -> dict[str, Tensor]:
         with torch.no_grad():
             z0 = self.prior.encode(self.image())
@@ -91,7 +108,8 @@ class RestoreSVGTask(SVGTask):
             self.record_frame(i)
             return {"loss": float(loss.detach())}
         self.state["z"], loss = external_step(self.sampler, self.state["z"], i, self.fit,
-                                              lambda: self.prior.encode(self.image()))
+                                              lambda: self.prior.encode(self.image()),
+                                              regularise=self.consistent if self.options.consistency else None)
         self.record_frame(i)
         return {"loss": float(loss)}
 
