@@ -6,7 +6,11 @@
 text: prompt accuracy (the icon judge: colour and shape) of text-to-SVG with DreamSampler and with SDS on
 the same prompts and step budget, beside the prior's own DDIM sampling (generate, classic CFG) of the same
 prompts. restore: held-out synthetic icons (seeds far above the training range) degraded four ways (sr4, sr8,
-blur, 25 % masked holes); PSNR / SSIM of each method's SVG render against the clean render.
+blur, 25 % masked holes); PSNR / SSIM of each method's SVG render against the clean render. edit: held-out
+two-object icons; edit-svg asks for a new colour (even icons) or a new shape (odd icons) of the first object;
+an edit counts as correct when the judge finds the edited object as asked and the other object unchanged, and
+the untouched region (outside the edited object's box, dilated 3 px, in source and target) is compared with
+the source render (PSNR).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +29,8 @@ from PIL import Image
 
 from _common import add_prior_args, load_prior
 from dreamsampler3d.config import build_config
-from dreamsampler3d.data.icons import COLOURS, SHAPES, render_scene, scene_from_seed
+from dreamsampler3d.data.icons import (BACKGROUNDS, COLOURS, POSITIONS, SHAPES, make_scene, render_scene,
+                                       scene_from_seed)
 from dreamsampler3d.data.judge import judge_scene
 from dreamsampler3d.io.images import psnr
 from dreamsampler3d.tasks.prepare import build_task, read_inputs
@@ -127,6 +133,63 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]
         print(f"| {degradation} | {method} | {statistics.mean(v[0] for v in vals):.2f} | {statistics.mean(v[1] for v in vals):.3f} |")
 
 
+def _edit_pairs(n: int, seed: int) -> list[tuple[object, object, str]]:
+    """(source scene, target scene, kind): two small objects; the first changes colour or shape."""
+    rng = random.Random(HELD_OUT_SEED + seed)
+    pairs = []
+    for k in range(n):
+        bg = rng.choice(BACKGROUNDS[:2])
+        c1, c2, c_new = rng.sample([c for c in COLOURS if c != bg], 3)
+        s1, s2 = rng.choice(SHAPES), rng.choice(SHAPES)
+        p1, p2 = rng.sample(list(POSITIONS), 2)
+        s_new = rng.choice([s for s in SHAPES if s != s1])
+        kind = "colour" if k % 2 == 0 else "shape"
+        new = (c_new, s1, p1) if kind == "colour" else (c1, s_new, p1)
+        src = make_scene([(c1, s1, p1), (c2, s2, p2)], bg, jitter_seed=k)
+        tgt = make_scene([new, (c2, s2, p2)], bg, jitter_seed=k)
+        pairs.append((src, tgt, kind))
+    return pairs
+
+
+def _untouched(scene, size: int, pad: float = 3.0) -> np.ndarray:
+    """bool [size, size]: pixels outside the first object's box (dilated by pad)."""
+    o = scene.objects[0]
+    ys, xs = np.mgrid[0:size, 0:size] + 0.5
+    inside = (np.abs(xs - o.cx) <= o.r + pad) & (np.abs(ys - o.cy) <= o.r + pad)
+    return ~inside
+
+
+def edit_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]) -> None:
+    from dreamsampler3d.data.judge import triples
+
+    size = prior.default_size
+    rows: dict[str, dict[str, list]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for k, (src, tgt, kind) in enumerate(_edit_pairs(n, seed)):
+            (root / "in.svg").write_text(src.svg())
+            source_img = render_scene(src, size)
+            keep = _untouched(src, size)
+            for method in ("dreamsampler", "dds", "pds"):
+                flags = {"svg_file": str(root / "in.svg"), "prompt": tgt.caption(), "source_prompt": src.caption(),
+                         "method": method, "run": {"steps": steps, "seed": seed + k}}
+                start = time.perf_counter()
+                img = _run(prior, "edit-svg", flags, overrides, root / f"{k}-{method}")
+                v = judge_scene(img, triples(tgt))
+                r = rows.setdefault(method, {"colour": [], "shape": [], "psnr": [], "s": []})
+                r[kind].append(all(x.colour_ok and x.shape_ok and x.position_ok for x in v))
+                r["psnr"].append(psnr(img, source_img, keep))
+                r["s"].append(time.perf_counter() - start)
+            print(f"edit {k + 1}/{n} done", flush=True)
+    print(f"\n{n} held-out two-object icons ({(n + 1) // 2} colour edits, {n // 2} shape edits), {steps} steps\n")
+    print("| method | colour edits correct | shape edits correct | all edits | PSNR untouched region (dB) | median s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for method, r in rows.items():
+        both = r["colour"] + r["shape"]
+        print(f"| {method} | {np.mean(r['colour']):.0%} | {np.mean(r['shape']):.0%} | {np.mean(both):.0%} | "
+              f"{statistics.mean(r['psnr']):.2f} | {statistics.median(r['s']):.1f} |")
+
+
 def _holes(size: int, rng: random.Random) -> np.ndarray:
     """Random rectangles until 25 % of the pixels are holes (1 = fill)."""
     mask = np.zeros((size, size), np.float32)
@@ -139,9 +202,9 @@ def _holes(size: int, rng: random.Random) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["text", "restore"])
+    ap.add_argument("part", choices=["text", "restore", "edit"])
     ap.add_argument("--prompts", type=int, default=100)
-    ap.add_argument("--icons", type=int, default=50)
+    ap.add_argument("--icons", type=int, default=50, help="restore: held-out icons (edit: default 30)")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=["dreamsampler", "vectorize", "two-stage"],
@@ -152,6 +215,8 @@ def main() -> None:
     prior = load_prior(args)
     if args.part == "text":
         text_benchmark(prior, args.prompts, args.steps, args.seed, args.overrides)
+    elif args.part == "edit":
+        edit_benchmark(prior, args.icons if "--icons" in sys.argv else 30, args.steps, args.seed, args.overrides)
     else:
         restore_benchmark(prior, args.icons, args.steps, args.seed, args.overrides, tuple(args.methods))
 

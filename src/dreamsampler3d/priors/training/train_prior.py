@@ -39,9 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train-prior", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="assets/icon-prior", help="diffusers folder to write")
     p.add_argument("--work", default=None, help="cache/checkpoint folder (default /tmp/...)")
-    p.add_argument("--minutes", type=float, default=80.0, help="UNet training time budget")
-    p.add_argument("--vae-minutes", type=float, default=12.0, help="VAE training time budget")
-    p.add_argument("--decoder-minutes", type=float, default=10.0,
+    p.add_argument("--minutes", type=float, default=70.0, help="UNet training time budget")
+    p.add_argument("--vae-minutes", type=float, default=10.0, help="VAE training time budget")
+    p.add_argument("--decoder-minutes", type=float, default=5.0,
                    help="decoder-only fine-tune on the frozen latents")
     p.add_argument("--phase", choices=("all", "data", "decoder"), default="all",
                    help="'data': stop after the data cache; 'decoder': after the decoder fine-tune")
