@@ -169,13 +169,15 @@ class Probe:
 
 def occupancy_extension_ok() -> tuple[bool, str]:
     """Build/load nerfacc's CUDA extension and run one estimator call; (ok, message)."""
+    from dreamsampler3d.renderers.nerf.volume import nerfacc_cuda_available
+
     start = time.perf_counter()
+    ok, why = nerfacc_cuda_available()  # the same probe the generator uses before it turns the grid on
+    if not ok:
+        return False, f"nerfacc's CUDA extension is not available ({why})"
     try:
         from nerfacc import OccGridEstimator
-        from nerfacc.cuda._backend import _C
 
-        if _C is None:
-            return False, "nerfacc's CUDA extension is not available (no nvcc found at import?)"
         est = OccGridEstimator(roi_aabb=[-1, -1, -1, 1, 1, 1], resolution=16, levels=1).cuda()
         rays_o = torch.tensor([[0.0, 0.0, -2.0]], device="cuda")
         rays_d = torch.tensor([[0.0, 0.0, 1.0]], device="cuda")
