@@ -25,9 +25,9 @@ from .external import external_step
 class TextTo3DOptions:
     prompt: str = ""
     method: str = "dreamsampler"  # or sds
-    trajectory: str = "fixed"  # dreamsampler: one trajectory per fixed camera, or 'annealed' random views
+    trajectory: str = "annealed"  # dreamsampler: random views with annealed t, or 'fixed': one trajectory per camera
     view_prompts: str = "auto"  # add 'front/side/back view' (auto: not for the embedded icon prior)
-    views: int = 4  # DreamSampler: fixed cameras, one trajectory each
+    views: int = 4  # fixed trajectories: cameras, one trajectory each
     views_per_step: int = 2  # cameras rendered per optimiser step
     inner_steps: int = 4  # optimiser steps on the NeRF per sampler step
     render_size: int = 32  # NeRF render resolution, up-sampled to the model's input size
