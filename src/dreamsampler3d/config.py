@@ -235,6 +235,7 @@ def validate(task: str, cfg) -> None:
                f"config: method must be dreamsampler, vectorize or two-stage, got {cfg.method!r}")
         _check(0.0 < cfg.strength <= 1.0, f"config: strength must lie in (0, 1], got {cfg.strength}")
         _check(cfg.rho >= 0 and cfg.inner_steps >= 1, "config: rho must be >= 0 and inner_steps >= 1")
+        _check(cfg.mu > 0 and cfg.cg_iters >= 1, f"config: mu must be > 0 and cg_iters >= 1, got {cfg.mu}, {cfg.cg_iters}")
     if task in ("restore", "restore-svg"):
         _check(cfg.degradation in DEGRADATIONS, f"config: degradation must be one of {', '.join(DEGRADATIONS)}, got {cfg.degradation!r}")
         _check(cfg.degradation != "inpaint" or cfg.mask, "config: degradation=inpaint needs --mask FILE")

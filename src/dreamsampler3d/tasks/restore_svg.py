@@ -1,6 +1,7 @@
 """SVG restoration: the inverse problem and the vectorisation solved at once. The SVG's render must explain
 the measurement through the degradation (rho ||y - A g(theta)||^2) while DreamSampler pulls its encoding
-towards the prior (SDEdit-style start from the noised initial render)."""
+towards the prior (SDEdit-style start from the noised initial render); each step's latent target is first made
+data-consistent by CG in pixel space, as in the raster restoration (DESIGN 2)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def first_guess(op: LinearOperator, y: Tensor, size: tuple[int, int]) -> Tensor:
 
         hole = op.observed[0, 0].cpu().numpy() < 0.5  # [H, W]
         _, (rows, cols) = distance_transform_edt(hole, return_indices=True)
-        return y[..., torch.from_numpy(rows), torch.from_numpy(cols)]
+        return y[..., torch.from_numpy(rows).to(y.device), torch.from_numpy(cols).to(y.device)]
     return y
 
 
