@@ -218,13 +218,9 @@ def step_recorder(probe: Probe):
 
 
 def run_size(prior, probe: Probe, args, render_size: int, occupancy: bool, device: torch.device) -> dict:
-    import lightning as L
-    from lightning.pytorch.strategies import SingleDeviceStrategy
-
-    from dreamsampler3d.tasks.runner import indexed
-
     from dreamsampler3d.config import build_config
     from dreamsampler3d.tasks.prepare import build_task
+    from dreamsampler3d.tasks.runner import make_trainer
 
     total = args.warmup + args.steps
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,12 +234,7 @@ def run_size(prior, probe: Probe, args, render_size: int, occupancy: bool, devic
         cfg = build_config("text-to-3d", None, overrides, flags)
         module, _, _ = build_task("text-to-3d", cfg, prior, None)
         rec = step_recorder(probe)
-        trainer = L.Trainer(
-            accelerator="cuda" if device.type == "cuda" else "cpu", strategy=SingleDeviceStrategy(indexed(device)),
-            max_epochs=total, logger=False, enable_checkpointing=False, enable_model_summary=False,
-            enable_progress_bar=False, num_sanity_val_steps=0, callbacks=[rec], default_root_dir=tmp,
-            log_every_n_steps=1,
-        )
+        trainer = make_trainer(device, total, [rec], Path(tmp), progress=False)
         if device.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats(device)

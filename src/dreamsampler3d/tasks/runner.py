@@ -97,6 +97,17 @@ def run_config(task: str, cfg, log=print) -> Path:
     return execute(task, cfg, module, inputs, task_metrics, fp)
 
 
+def make_trainer(device: torch.device, steps: int, callbacks: list[Any], root: Path, progress: bool) -> L.Trainer:
+    """One epoch per sampler step on one device: explicit, so runs inside a DDP-launched batch stay local."""
+    device = indexed(device)
+    return L.Trainer(
+        accelerator="cuda" if device.type == "cuda" else "cpu", strategy=SingleDeviceStrategy(device),
+        max_epochs=steps, logger=False, enable_checkpointing=False, enable_model_summary=False,
+        enable_progress_bar=progress, num_sanity_val_steps=0, callbacks=callbacks, default_root_dir=str(root),
+        log_every_n_steps=1,
+    )
+
+
 def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
     """Sample under a Lightning Trainer and write config.yaml, snapshots, result.png and metrics.json."""
     out = Path(cfg.run.out)
@@ -108,13 +119,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
     callbacks: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
     if cfg.run.progress:
         callbacks.append(StepProgressBar(task))
-    device = indexed(module.run_device)
-    trainer = L.Trainer(  # one asset, one device: explicit, so runs inside a DDP-launched batch stay local
-        accelerator="cuda" if device.type == "cuda" else "cpu", strategy=SingleDeviceStrategy(device),
-        max_epochs=cfg.run.steps,
-        logger=False, enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=cfg.run.progress,
-        num_sanity_val_steps=0, callbacks=callbacks, default_root_dir=str(out), log_every_n_steps=1,
-    )
+    trainer = make_trainer(module.run_device, cfg.run.steps, callbacks, out, cfg.run.progress)
     start = time.perf_counter()
     trainer.fit(module, ckpt_path=cfg.run.resume)
     if not module.finished:
@@ -130,7 +135,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         "seconds": round(seconds, 3),
         "seconds_per_step": round(sum(module.step_seconds) / max(len(module.step_seconds), 1), 5),
         "resumed_from": cfg.run.resume,
-        "device": str(device),
+        "device": str(indexed(module.run_device)),
         "model": cfg.prior.model,
         **task_metrics(result),
         **exported,

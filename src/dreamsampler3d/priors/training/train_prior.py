@@ -113,9 +113,9 @@ def to_model(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def encode_captions(work: Path, captions: list[str], tok) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids [N, L] of every caption and of the empty caption [L], cached in work."""
-    path = work / f"ids_{len(captions)}.pt"
+def encode_captions(work: Path, captions: list[str], tok, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids [N, L] of every caption and of the empty caption [L], cached in work beside the data."""
+    path = work / f"ids_{seed}_{len(captions)}.pt"
     if path.exists():
         d = torch.load(path)
         return d["ids"], d["empty"]
@@ -134,7 +134,7 @@ def lr_at(step: int, frac: float, base: float, warmup: int = 200) -> float:
     return base * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0))))
 
 
-def fit(params: list[torch.nn.Parameter], loss_fn: Callable[[int], torch.Tensor], opt,
+def fit(params: list[torch.nn.Parameter], loss_fn: Callable[[], torch.Tensor], opt,
         minutes: float, lr: float, warmup: int, desc: str, step: int = 0, elapsed: float = 0.0,
         on_step: Callable[[int, float], None] | None = None, log_every: int = 25) -> int:
     """Time-budgeted AdamW loop with warm-up + cosine lr and gradient clipping; returns steps.
@@ -147,7 +147,7 @@ def fit(params: list[torch.nn.Parameter], loss_fn: Callable[[int], torch.Tensor]
     bar = tqdm(desc=desc, initial=step, mininterval=15)
     run_loss = None
     while time.time() - start < budget:
-        loss = loss_fn(step)
+        loss = loss_fn()
         for group in opt.param_groups:
             group["lr"] = lr_at(step, (time.time() - start) / budget, lr, warmup)
         opt.zero_grad(set_to_none=True)
@@ -202,7 +202,7 @@ def train_vae(args, work: Path, images: torch.Tensor):
     g = torch.Generator(images.device).manual_seed(args.seed + 1)
     train_n = len(images) - HOLDOUT
 
-    def loss_fn(_: int) -> torch.Tensor:
+    def loss_fn() -> torch.Tensor:
         idx = torch.randint(0, train_n, (args.vae_batch,), generator=g, device=images.device)
         x = to_model(images[idx])  # [B, 3, 64, 64]
         post = vae.encode(x).latent_dist
@@ -264,7 +264,7 @@ def finetune_decoder(args, work: Path, vae, images: torch.Tensor, latents: torch
     g = torch.Generator(images.device).manual_seed(args.seed + 3)
     train_n = len(images) - HOLDOUT
 
-    def loss_fn(_: int) -> torch.Tensor:
+    def loss_fn() -> torch.Tensor:
         idx = torch.randint(0, train_n, (args.vae_batch,), generator=g, device=images.device)
         return recon_loss(vae.decode(latents[idx] / scale).sample, to_model(images[idx]))
 
@@ -326,7 +326,7 @@ def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
                     "elapsed": marks["elapsed"]}, tmp)
         os.replace(tmp, ckpt)
 
-    def loss_fn(_: int) -> torch.Tensor:
+    def loss_fn() -> torch.Tensor:
         idx = torch.randint(0, train_n, (args.batch,), generator=g, device=device)
         x0 = latents[idx]  # [B, 4, 16, 16]
         drop = torch.rand(args.batch, generator=g, device=device) < 0.1
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     del images
     tok_dir = save_tokenizer(work / "tokenizer")
     tok = load_tokenizer(tok_dir)
-    ids, empty = encode_captions(work, captions, tok)
+    ids, empty = encode_captions(work, captions, tok, args.seed)
     base = {"seed": args.seed, "n_images": args.n_images, "batch": args.batch, "lr": args.lr,
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
             "threads": args.threads, "vae": vae_stats, "decoder_finetune": dec_stats,
