@@ -33,6 +33,7 @@ from dreamsampler3d.data.icons import (BACKGROUNDS, COLOURS, POSITIONS, SHAPES, 
                                        scene_from_seed)
 from dreamsampler3d.data.judge import judge_scene
 from dreamsampler3d.io.images import psnr
+from dreamsampler3d.metrics.svg_quality import render_svg
 from dreamsampler3d.tasks.prepare import build_task, read_inputs
 from dreamsampler3d.tasks.runner import execute, run_config
 
@@ -47,36 +48,132 @@ def _run(prior, task: str, flags: dict, overrides: list[str], out: Path) -> np.n
     return np.asarray(Image.open(out / "result.png").convert("RGB"))
 
 
-def text_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]) -> None:
+def text_prompts(n: int, seed: int) -> list[tuple[str, list[tuple[str, str, str | None]], str]]:
+    """(caption, asked objects, background): a third single large objects, a third single small objects at a
+    named position, a third two small objects at two positions; fixed by the seed."""
     rng = random.Random(seed)
-    backgrounds = ["white", "black"]
-    prompts = []
-    for _ in range(n):
-        colour, shape = rng.choice(list(COLOURS)), rng.choice(SHAPES)
-        bg = rng.choice([b for b in backgrounds if b != colour])
-        prompts.append((f"a {colour} {shape} on a {bg} background", colour, shape))
-    methods = {"generate (prior DDIM, CFG)": ("generate", {}), "text-to-svg DreamSampler": ("text-to-svg", {"method": "dreamsampler"}),
-               "text-to-svg SDS": ("text-to-svg", {"method": "sds"})}
-    rows = {}
+    out = []
+    for k in range(n):
+        bg = rng.choice(BACKGROUNDS)
+        palette = [c for c in COLOURS if c != bg]
+        if k % 3 == 0:
+            objects = [(rng.choice(palette), rng.choice(SHAPES), None)]
+        elif k % 3 == 1:
+            objects = [(rng.choice(palette), rng.choice(SHAPES), rng.choice(list(POSITIONS)))]
+        else:
+            (c1, c2), (p1, p2) = rng.sample(palette, 2), rng.sample(list(POSITIONS), 2)
+            objects = [(c1, rng.choice(SHAPES), p1), (c2, rng.choice(SHAPES), p2)]
+        out.append((make_scene(objects, bg).caption(), objects, bg))
+    return out
+
+
+def judge_render(img256: np.ndarray, objects) -> tuple[bool, bool, bool]:
+    """(every colour, every colour + shape, everything incl. positions) right, judged at the prior's 64 px
+    after area-averaging the render down."""
+    small = np.asarray(Image.fromarray(img256).resize((64, 64), Image.BOX))
+    v = judge_scene(small, objects)
+    colour = all(x.colour_ok for x in v)
+    shape = colour and all(x.shape_ok for x in v)
+    return colour, shape, shape and all(x.position_ok is not False for x in v)
+
+
+def svg_numbers(text: str, objects, bg: str) -> dict:
+    from dreamsampler3d.metrics.svg_quality import path_segments, self_intersecting, stray_ink, visible_elements
+
+    img = render_svg(text, 256)
+    visible = visible_elements(text)
+    segments = path_segments(text)
+    crossing = self_intersecting(text)
+    return {"img": img, "accuracy": judge_render(img, objects),
+            "stray": stray_ink(img, COLOURS[bg], [COLOURS[c] for c, _, _ in objects]),
+            "visible": sum(visible), "objects": len(objects),
+            "segments_per_visible": statistics.mean([s for s, v in zip(segments, visible) if v] or [0]),
+            "self_x": sum(crossing), "paths": len(crossing), "bytes": len(text.encode())}
+
+
+TEXT_METHODS = {"dreamsampler": {"method": "dreamsampler"}, "sample-trace": {"method": "sample-trace"},
+                "sds": {"method": "sds"}}
+
+
+def text_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str], methods: list[str],
+                   grid: Path | None) -> None:
+    prompts = text_prompts(n, seed)
+    rows: dict[str, list[dict]] = {m: [] for m in ["prior DDIM (raster)"] + methods}
+    tiles: dict[str, list[np.ndarray]] = {m: [] for m in methods}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (task, extra) in methods.items():
-            ok_c = ok_s = 0
-            seconds = []
-            for k, (prompt, colour, shape) in enumerate(prompts):
+        for k, (caption, objects, bg) in enumerate(prompts):
+            for method in methods:
+                out = Path(tmp) / f"{method}-{k}"
                 start = time.perf_counter()
-                img = _run(prior, task, {"prompt": prompt, **extra, "run": {"steps": steps, "seed": seed + k}},
-                           overrides if task == "text-to-svg" else [], Path(tmp) / f"{task}-{k}")
-                seconds.append(time.perf_counter() - start)
-                v = judge_scene(img, [(colour, shape, None)])[0]
-                ok_c += v.colour_ok
-                ok_s += v.colour_ok and v.shape_ok
-            rows[name] = (ok_c / n, ok_s / n, statistics.median(seconds))
-            print(f"{name}: colour {ok_c / n:.0%}, colour+shape {ok_s / n:.0%}", flush=True)
-    print(f"\n{n} single-object prompts, {steps} steps, seeds {seed}..{seed + n - 1}\n")
-    print("| method | colour correct | colour + shape correct | median s / prompt |")
-    print("|---|---:|---:|---:|")
-    for name, (c, s, sec) in rows.items():
-        print(f"| {name} | {c:.0%} | {s:.0%} | {sec:.1f} |")
+                _run(prior, "text-to-svg", {"prompt": caption, **TEXT_METHODS[method],
+                                            "run": {"steps": steps, "seed": seed + k}}, overrides, out)
+                seconds = time.perf_counter() - start
+                r = svg_numbers((out / "result.svg").read_text(), objects, bg)
+                r["seconds"] = seconds
+                rows[method].append(r)
+                if len(tiles[method]) < 12:
+                    tiles[method].append(r["img"])
+                if method == "sample-trace":  # the prior's own sample, judged as a raster
+                    sample = np.asarray(Image.open(out / "sample.png").convert("RGB"))
+                    v = judge_scene(sample, objects)
+                    colour = all(x.colour_ok for x in v)
+                    shape = colour and all(x.shape_ok for x in v)
+                    rows["prior DDIM (raster)"].append({"accuracy": (colour, shape, shape and all(
+                        x.position_ok is not False for x in v))})
+            print(f"prompt {k + 1}/{n} done", flush=True)
+    print(f"\n{n} prompts ({(n + 2) // 3} single large, {(n + 1) // 3} single small with a position, {n // 3} two "
+          f"objects with positions), {steps} steps, seeds {seed}..{seed + n - 1}; measured on result.svg rendered "
+          "by cairosvg at 256 px\n")
+    print("| method | colour | colour + shape | all incl. position | median stray ink | visible <= objects + 1 "
+          "| mean visible paths | self-intersecting fill paths | segments / visible path | median bytes | median s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, rs in rows.items():
+        acc = [np.mean([r["accuracy"][j] for r in rs]) for j in range(3)]
+        if "stray" not in rs[0]:
+            print(f"| {name} | {acc[0]:.0%} | {acc[1]:.0%} | {acc[2]:.0%} | | | | | | | |")
+            continue
+        ok = np.mean([r["visible"] <= r["objects"] + 1 for r in rs])
+        print(f"| {name} | {acc[0]:.0%} | {acc[1]:.0%} | {acc[2]:.0%} | {statistics.median(r['stray'] for r in rs):.2%} "
+              f"| {ok:.0%} | {statistics.mean(r['visible'] for r in rs):.2f} | "
+              f"{sum(r['self_x'] for r in rs)} of {sum(r['paths'] for r in rs)} | "
+              f"{statistics.mean(r['segments_per_visible'] for r in rs):.1f} | "
+              f"{statistics.median(r['bytes'] for r in rs):.0f} | {statistics.median(r['seconds'] for r in rs):.1f} |")
+    if grid is not None:
+        _save_grid(grid, [tiles[m] for m in methods], methods)
+
+
+def _save_grid(path: Path, columns: list[list[np.ndarray]], names: list[str]) -> None:
+    """Rows of prompts, one column per method, 256 px tiles with a 4 px gutter."""
+    n = max(len(c) for c in columns)
+    gap = 4
+    canvas = np.full((n * (256 + gap), len(columns) * (256 + gap), 3), 255, np.uint8)
+    for j, col in enumerate(columns):
+        for i, tile in enumerate(col):
+            canvas[i * (256 + gap):i * (256 + gap) + 256, j * (256 + gap):j * (256 + gap) + 256] = tile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(canvas).save(path)
+    print(f"\ngrid: {path} (columns: {', '.join(names)})")
+
+
+def cli_timing(repeats: int = 3) -> None:
+    """The README's main job as a user runs it (a fresh process: imports and model loading included)."""
+    import subprocess
+
+    walls, imports = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import dreamsampler3d.tasks.runner"], check=True)
+            imports.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            subprocess.run(["dreamsampler3d", "text-to-svg", "--prompt", "a red star on a white background", "--out",
+                            f"{tmp}/{k}", "--no-progress"], check=True, capture_output=True)
+            walls.append(time.perf_counter() - start)
+    print("| run | command wall (s) | of which Python imports alone (s) |")
+    print("|---|---:|---:|")
+    for k, (w, i) in enumerate(zip(walls, imports)):
+        print(f"| {k + 1} | {w:.1f} | {i:.1f} |")
+    print(f"| median | {statistics.median(walls):.1f} | {statistics.median(imports):.1f} |")
 
 
 def _ssim(a: np.ndarray, b: np.ndarray) -> float:
@@ -202,23 +299,30 @@ def _holes(size: int, rng: random.Random) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=["text", "restore", "edit"])
+    ap.add_argument("part", choices=["text", "restore", "edit", "vectorize", "cli-time"])
     ap.add_argument("--prompts", type=int, default=100)
     ap.add_argument("--icons", type=int, default=50, help="restore: held-out icons (edit: default 30)")
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--methods", nargs="+", default=["dreamsampler", "vectorize", "two-stage"],
-                    help="restore: which methods to run")
+    ap.add_argument("--methods", nargs="+", default=None,
+                    help="which methods to run (text: dreamsampler sample-trace sds; restore: dreamsampler vectorize "
+                         "two-stage trace)")
+    ap.add_argument("--grid", type=Path, default=None, help="text: save a picture grid of the first 12 prompts")
     add_prior_args(ap)
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_intermixed_args()
+    if args.part == "cli-time":
+        cli_timing()
+        return
     prior = load_prior(args)
     if args.part == "text":
-        text_benchmark(prior, args.prompts, args.steps, args.seed, args.overrides)
+        text_benchmark(prior, args.prompts, args.steps, args.seed, args.overrides,
+                       args.methods or list(TEXT_METHODS), args.grid)
     elif args.part == "edit":
         edit_benchmark(prior, args.icons if "--icons" in sys.argv else 30, args.steps, args.seed, args.overrides)
     else:
-        restore_benchmark(prior, args.icons, args.steps, args.seed, args.overrides, tuple(args.methods))
+        restore_benchmark(prior, args.icons, args.steps, args.seed, args.overrides,
+                          tuple(args.methods or ("dreamsampler", "vectorize", "two-stage", "trace")))
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from .tasks.edit import METHODS, EditOptions
 from .tasks.generate import GenerateOptions
 from .tasks.text_to_3d import TextTo3DOptions
 from .tasks.edit_svg import EDIT_METHODS, EditSVGOptions
-from .tasks.restore_svg import RestoreSVGOptions
-from .tasks.text_to_svg import TextToSVGOptions
-from .tasks.vectorize import VectorizeOptions
+from .tasks.restore_svg import METHODS as RESTORE_SVG_METHODS, RestoreSVGOptions
+from .tasks.text_to_svg import METHODS as SVG_METHODS, TextToSVGOptions
+from .tasks.vectorize import METHODS as VECTORIZE_METHODS, VectorizeOptions
 
 
 @dataclass
@@ -220,19 +220,26 @@ def validate(task: str, cfg) -> None:
         v = cfg.svg
         _check(v.num_paths >= 1, f"config: svg.num_paths must be >= 1, got {v.num_paths}")
         _check(v.segments >= 2, f"config: svg.segments must be >= 2, got {v.segments}")
-        _check(v.init in ("blobs", "grid"), f"config: svg.init must be blobs or grid, got {v.init!r}")
+        _check(v.init in ("prior", "blobs", "grid"), f"config: svg.init must be prior, blobs or grid, got {v.init!r}")
         _check(cfg.output_size >= 1, "config: output_size must be >= 1")
+        _check(v.render_scale >= 1 and v.samples >= 1, "config: svg.render_scale and svg.samples must be >= 1")
+        _check(v.colours >= 2, f"config: svg.colours must be >= 2, got {v.colours}")
+        _check(v.fit_tolerance > 0, f"config: svg.fit_tolerance must be > 0, got {v.fit_tolerance}")
+        _check(0 <= v.decimals <= 6, f"config: svg.decimals must lie in 0..6, got {v.decimals}")
+    if task == "vectorize":
+        _check(cfg.method in VECTORIZE_METHODS, f"config: method must be fit or trace, got {cfg.method!r}")
     if task == "text-to-svg":
         _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
-        _check(cfg.method in ("dreamsampler", "sds"), f"config: method must be dreamsampler or sds, got {cfg.method!r}")
+        _check(cfg.method in SVG_METHODS, f"config: method must be one of {', '.join(SVG_METHODS)}, got {cfg.method!r}")
         _check(cfg.inner_steps >= 1, "config: inner_steps must be >= 1")
+        _check(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
     if task == "inpaint":
         _check(len(cfg.masks) >= 1, "config: at least one mask is required (--mask FILE)")
         _check(len(cfg.prompts) in (1, len(cfg.masks)),
                f"config: give one prompt, or one per mask ({len(cfg.masks)} masks, {len(cfg.prompts)} prompts)")
     if task == "restore-svg":
-        _check(cfg.method in ("dreamsampler", "vectorize", "two-stage"),
-               f"config: method must be dreamsampler, vectorize or two-stage, got {cfg.method!r}")
+        _check(cfg.method in RESTORE_SVG_METHODS,
+               f"config: method must be one of {', '.join(RESTORE_SVG_METHODS)}, got {cfg.method!r}")
         _check(0.0 < cfg.strength <= 1.0, f"config: strength must lie in (0, 1], got {cfg.strength}")
         _check(cfg.rho >= 0 and cfg.inner_steps >= 1, "config: rho must be >= 0 and inner_steps >= 1")
         _check(cfg.mu > 0 and cfg.cg_iters >= 1, f"config: mu must be > 0 and cg_iters >= 1, got {cfg.mu}, {cfg.cg_iters}")

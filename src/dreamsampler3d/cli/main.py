@@ -13,10 +13,10 @@ TASK_HELP = {
     "edit": "edit a real image towards a prompt (DDIM inversion + DreamSampler; --method dds|pds|sds baselines)",
     "inpaint": "fill masked regions (white = fill), one prompt per mask, with data consistency",
     "restore": "super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
-    "text-to-svg": "an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds baseline)",
+    "text-to-svg": "an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds|sample-trace baselines)",
     "restore-svg": "a clean SVG from a degraded image (sr4, sr8, blur, inpaint): vectorisation and restoration at once",
     "edit-svg": "edit an SVG towards a prompt, keeping the rest of its structure (--method dds|pds baselines)",
-    "vectorize": "fit an SVG to an image (data term only): result.svg and result.png",
+    "vectorize": "a few flat shapes fitted to an image (data term only; --method trace: vtracer baseline)",
     "text-to-3d": "a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
 }
 
@@ -48,11 +48,17 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
     if name == "edit":
         p.add_argument("--method", choices=["dreamsampler", "dds", "pds", "sds"], help="editing rule (default dreamsampler)")
     if name == "restore-svg":
-        p.add_argument("--method", choices=["dreamsampler", "vectorize", "two-stage"], help="default dreamsampler; the others are baselines")
+        p.add_argument("--method", choices=["dreamsampler", "vectorize", "two-stage", "trace"],
+                       help="default dreamsampler; the others are baselines (trace: vtracer on the restored raster)")
+    if name == "vectorize":
+        p.add_argument("--method", choices=["fit", "trace"], help="default fit; trace is the vtracer baseline")
     if name == "edit-svg":
         p.add_argument("--method", choices=["dreamsampler", "dds", "pds"], help="editing rule (default dreamsampler)")
-    if name in ("text-to-3d", "text-to-svg"):
+    if name == "text-to-3d":
         p.add_argument("--method", choices=["dreamsampler", "sds"], help="distillation rule (default dreamsampler)")
+    if name == "text-to-svg":
+        p.add_argument("--method", choices=["dreamsampler", "sds", "sample-trace"],
+                       help="default dreamsampler; sds (VectorFusion) and sample-trace (the prior's sample traced by vtracer) are baselines")
     p.add_argument("--steps", type=int, help="sampler steps")
     p.add_argument("--seed", type=int, help="random seed (same seed, same machine: same bytes)")
     p.add_argument("--out", help="output folder")

@@ -1,75 +1,186 @@
-"""Initialise SVG paths from a raster image by a simple colour-region vectorisation: quantise colours with
-k-means, split each colour into connected regions, and fit one closed cubic path to each region's outline."""
+"""Vectorise a raster into a few flat shapes, the start of every image-based SVG task and of text-to-SVG's
+prior start: find the flat colours (k-means on pixels away from edges), label an up-sampled copy of the image
+with them, keep each large enough connected region as one shape (holes that show the background stay holes),
+and fit each outline with few cubic segments, sharp at corners (``curve_fit``). See docs/svg.md."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
+
+from ..errors import UserError
+from .curve_fit import fit_closed_curve
+from .svg import SVGConfig, SVGGenerator
+
+
+@dataclass
+class Vectorised:
+    outlines: list[list[np.ndarray]]  # per shape: contours [3 S, 2] in canvas units (outline first, then holes)
+    fills: np.ndarray  # [N, 4] straight RGBA
+    background: np.ndarray  # [3]
 
 
 def kmeans_colours(pixels: np.ndarray, k: int, iters: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """pixels [P, 3] in [0, 1] -> (labels [P], centres [k', 3]); empty clusters are dropped."""
+    """pixels [P, 3] in [0, 1] -> (labels [P], centres [k', 3]); farthest-point start, empty clusters dropped."""
     rng = np.random.default_rng(seed)
-    k = min(k, len(np.unique(pixels.round(3), axis=0)))
-    centres = pixels[rng.choice(len(pixels), size=k, replace=False)]
+    k = max(1, min(k, len(np.unique(pixels.round(3), axis=0))))
+    centres = [pixels[rng.integers(len(pixels))]]
+    for _ in range(k - 1):  # farthest point: small flat colours are not lost to a big background
+        d = np.min([((pixels - c) ** 2).sum(1) for c in centres], axis=0)
+        centres.append(pixels[int(d.argmax())])
+    centres = np.stack(centres)
     for _ in range(iters):
         labels = ((pixels[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
-        centres = np.stack([pixels[labels == j].mean(0) if (labels == j).any() else centres[j] for j in range(k)])
+        keep = [j for j in range(len(centres)) if (labels == j).any()]
+        centres = np.stack([pixels[labels == j].mean(0) for j in keep])
     labels = ((pixels[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
     return labels, centres
 
 
-def closed_cubic_through(anchors: np.ndarray) -> np.ndarray:
-    """Catmull-Rom through S anchors [S, 2] -> control points [3 S, 2] of a closed cubic path."""
-    prev, nxt, nxt2 = np.roll(anchors, 1, 0), np.roll(anchors, -1, 0), np.roll(anchors, -2, 0)
-    c1 = anchors + (nxt - prev) / 6.0
-    c2 = nxt - (nxt2 - anchors) / 6.0
-    return np.stack([anchors, c1, c2], 1).reshape(-1, 2)
+def _mixture_distance(pixels: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Distance [P] of each pixel from the nearest blend of two palette colours (or a palette colour itself):
+    anti-aliased edges are such blends, a colour of its own is far from all of them."""
+    d = np.sqrt(((pixels[:, None] - palette[None]) ** 2).sum(-1)).min(1)  # [P]
+    for a in range(len(palette)):
+        for b in range(a + 1, len(palette)):
+            ab = palette[b] - palette[a]
+            t = np.clip(((pixels - palette[a]) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+            d = np.minimum(d, np.linalg.norm(pixels - (palette[a] + t[:, None] * ab), axis=1))
+    return d
 
 
-def resample_closed(contour: np.ndarray, n: int) -> np.ndarray:
-    """n points equally spaced by arc length along a closed polyline [M, 2]."""
-    pts = np.concatenate([contour, contour[:1]])
-    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
-    s = np.concatenate([[0.0], np.cumsum(seg)])
-    targets = np.linspace(0.0, s[-1], n, endpoint=False)
-    x = np.interp(targets, s, pts[:, 0])
-    y = np.interp(targets, s, pts[:, 1])
-    return np.stack([x, y], 1)
+def _merge(centres: np.ndarray, counts: np.ndarray, merge: float, min_count: float,
+           palette: list, weight: list) -> None:
+    """Add centres (largest first) to palette, folding each into a near-identical one already there."""
+    for j in np.argsort(-counts):
+        if counts[j] < min_count:
+            continue
+        near = [m for m, c in enumerate(palette) if np.linalg.norm(c - centres[j]) < merge]
+        if near:
+            m = near[0]
+            palette[m] = (palette[m] * weight[m] + centres[j] * counts[j]) / (weight[m] + counts[j])
+            weight[m] += counts[j]
+        else:
+            palette.append(centres[j].copy())
+            weight.append(counts[j])
 
 
-def regions_to_paths(image: np.ndarray, num_paths: int, segments: int, colours: int = 8,
-                     min_area: float = 4.0) -> tuple[Tensor, Tensor, np.ndarray]:
-    """image uint8 or float [H, W, 3] -> points [N, 3 S, 2] (pixel units), fills [N, 4], background RGB [3].
+def flat_palette(img: np.ndarray, max_colours: int, merge: float = 0.12, min_share: float = 0.002) -> np.ndarray:
+    """The flat colours [K, 3] of an image [H, W, 3] in [0, 1]. First from pixels whose 3x3 neighbourhood is
+    nearly uniform (edges mix colours and would add false ones); then from what those colours leave unexplained,
+    neither one of them nor a blend of two (thin shapes, a 3 px ring, have no uniform neighbourhood)."""
+    from scipy.ndimage import maximum_filter, minimum_filter
 
-    The most common colour becomes the background; the largest other regions become paths, largest first
-    (painted first), so small details sit on top.
-    """
+    pixels = img.reshape(-1, 3)
+    min_count = min_share * len(pixels)
+    spread = (maximum_filter(img, size=(3, 3, 1)) - minimum_filter(img, size=(3, 3, 1))).max(-1)  # [H, W]
+    core = img[spread < 0.1]
+    if len(core) < 0.05 * spread.size:
+        core = pixels
+    labels, centres = kmeans_colours(core, max_colours)
+    palette: list = []
+    weight: list = []
+    _merge(centres, np.bincount(labels, minlength=len(centres)).astype(np.float64), merge, min_count, palette, weight)
+    if not palette:
+        return centres[:1]
+    while len(palette) < max_colours:  # one colour at a time: each new one explains its own blends
+        far = _mixture_distance(pixels, np.stack(palette))
+        rest = far > merge
+        if rest.sum() < min_count:
+            break
+        purest = pixels[far >= np.quantile(far[rest], 0.8)]  # the most saturated of what is unexplained
+        colour = purest.mean(0)
+        if min(np.linalg.norm(c - colour) for c in palette) < merge:
+            break
+        palette.append(colour)
+        weight.append(float(rest.sum()))
+    return np.stack(palette)
+
+
+def label_upsampled(img: np.ndarray, palette: np.ndarray, up: int) -> np.ndarray:
+    """Nearest palette colour of each pixel of a bicubic x``up`` copy, majority-smoothed over about one source
+    pixel so that the colour mixtures along edges do not become slivers of a third colour. -> int [uH, uW]."""
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float()  # [1, 3, H, W]
+    big = F.interpolate(x, scale_factor=up, mode="bicubic", align_corners=False)[0].permute(1, 2, 0)  # [uH, uW, 3]
+    pal = torch.from_numpy(palette).float()
+    nearest = ((big[:, :, None] - pal) ** 2).sum(-1).argmin(-1)  # [uH, uW]
+    votes = F.one_hot(nearest, len(palette)).permute(2, 0, 1)[None].float()  # [1, K, uH, uW]
+    k = up + 1 if up % 2 == 0 else up
+    votes = F.avg_pool2d(votes, k, stride=1, padding=k // 2, count_include_pad=False)
+    return votes[0].argmax(0).numpy()
+
+
+def border_label(labels: np.ndarray) -> int:
+    frame = np.concatenate([labels[:2].ravel(), labels[-2:].ravel(), labels[:, :2].ravel(), labels[:, -2:].ravel()])
+    return int(np.bincount(frame).argmax())
+
+
+def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
+    """The longest 0.5-level line of a lightly smoothed mask [uH, uW], in canvas units [M, 2] (x, y)."""
+    from scipy.ndimage import gaussian_filter
+    from skimage import measure
+
+    soft = gaussian_filter(np.pad(mask.astype(np.float32), 2), sigma=max(0.5, up / 4))
+    lines = measure.find_contours(soft, 0.5)
+    if not lines:
+        return None
+    line = max(lines, key=len)[:, ::-1] - 2.0  # (row, col) -> (x, y) in up-sampled pixels
+    return (line + 0.5) / up
+
+
+def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tolerance: float = 0.35,
+              up: int = 4, min_area: float = 6.0, corner_angle: float = 40.0) -> Vectorised:
+    """image uint8 or float [H, W, 3] -> a few shapes, largest first (painted first, so what lies inside
+    another shape is drawn over it). ``min_area`` is in source pixels; ``tolerance`` in canvas units."""
+    from scipy.ndimage import binary_fill_holes
     from skimage import measure
 
     img = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
-    h, w, _ = img.shape
-    labels, centres = kmeans_colours(img.reshape(-1, 3), colours)
-    labels = labels.reshape(h, w)
-    background = int(np.bincount(labels.ravel()).argmax())
+    palette = flat_palette(img, max_colours)
+    labels = label_upsampled(img, palette, up)
+    bg = border_label(labels)
     found = []
-    for j in range(len(centres)):
-        if j == background:
+    for j in range(len(palette)):
+        if j == bg:
             continue
-        regions = measure.label(labels == j, connectivity=1)
+        regions = measure.label(labels == j, connectivity=2)
         for region in measure.regionprops(regions):
-            if region.area >= min_area:
-                found.append((region.area, j, regions == region.label))
+            if region.area < min_area * up * up:
+                continue
+            own = regions == region.label
+            filled = binary_fill_holes(own)
+            holes = measure.label(filled & ~own, connectivity=1)
+            cut = [holes == h.label for h in measure.regionprops(holes)
+                   if h.area >= min_area * up * up and (labels[holes == h.label] == bg).mean() > 0.5]
+            found.append((int(filled.sum()), j, filled, cut))
     found.sort(key=lambda r: -r[0])
-    points, fills = [], []
-    for area, j, mask in found[:num_paths]:
-        contours = measure.find_contours(np.pad(mask, 1).astype(np.float32), 0.5)
-        contour = max(contours, key=len)[:, ::-1] - 1.0 + 0.5  # (row, col) -> (x, y) pixel centres
-        anchors = resample_closed(contour, segments)
-        points.append(closed_cubic_through(anchors))
-        fills.append(np.concatenate([centres[j], [1.0]]))
-    if not points:
-        raise ValueError("no colour regions found in the image (a single flat colour?)")
-    return (torch.tensor(np.stack(points), dtype=torch.float32), torch.tensor(np.stack(fills), dtype=torch.float32),
-            centres[background])
+    outlines, fills = [], []
+    for _, j, filled, cut in found[:max_paths]:
+        contours = [_contour(filled, up)] + [_contour(h, up) for h in cut]
+        contours = [c for c in contours if c is not None and len(c) >= 4]
+        if not contours:
+            continue
+        outlines.append([fit_closed_curve(c, tolerance, corner_angle) for c in contours])
+        fills.append(np.concatenate([palette[j], [1.0]]))
+    fills_arr = np.stack(fills).astype(np.float32) if fills else np.zeros((0, 4), np.float32)
+    return Vectorised(outlines, fills_arr, palette[bg].astype(np.float32))
+
+
+def outlines_to_tensors(v: Vectorised) -> tuple[list[list[Tensor]], Tensor]:
+    return ([[torch.tensor(c, dtype=torch.float32) for c in shape] for shape in v.outlines],
+            torch.tensor(v.fills, dtype=torch.float32))
+
+
+def generator_from_image(image: Tensor, config: SVGConfig, what: str = "image") -> SVGGenerator:
+    """image [1, 3, H, W] in [-1, 1] -> a generator on an H x W canvas holding its flat shapes."""
+    arr = ((image[0].detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    h, w = arr.shape[:2]
+    v = vectorise(arr, config.num_paths, config.colours, config.fit_tolerance)
+    if not v.outlines:
+        raise UserError(f"{what}: no shapes found (the image is a single flat colour)")
+    outlines, fills = outlines_to_tensors(v)
+    return SVGGenerator.from_outlines(outlines, fills, config, w, h, tuple(float(c) for c in v.background))

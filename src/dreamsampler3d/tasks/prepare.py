@@ -96,8 +96,7 @@ def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[Sampli
         size = (cfg.height or image.size[1], cfg.width or image.size[0])
         inputs.image = to_tensor(_resize(image, size, "image", inputs.notes))
         t = VectorizeTask(prior, inputs.image, cfg, steps, seed)
-        return t, inputs, lambda result: {"psnr_db": t.psnr(), "initial_psnr_db": getattr(t, "initial_psnr", None),
-                                          "paths": int(t.svg.points.shape[0])}
+        return t, inputs, lambda result: {"psnr_db": t.psnr(), "initial_psnr_db": float(t.state["initial_psnr"])}
     if task == "text-to-3d":
         embedded = cfg.prior.model == "embedded"
         return TextTo3DTask(prior, cfg, steps, seed, neg, embedded), inputs, lambda result: {}
@@ -158,4 +157,4 @@ def _build_restore_svg(cfg, prior, image: Image.Image, inputs: Inputs):
     op, y, _ = _measurement(cfg, size, image, inputs)
     t = RestoreSVGTask(prior, op, y, size, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
     return t, inputs, lambda result: {"measurement_psnr_db": t.measurement_psnr(),
-                                      "initial_measurement_psnr_db": getattr(t, "initial_measurement_psnr", None)}
+                                      "initial_measurement_psnr_db": float(t.state["initial_measurement_psnr"])}

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..generators.svg import SVGConfig, SVGGenerator
-from ..generators.svg_init import regions_to_paths
+from ..generators.svg import SVGConfig
+from ..generators.svg_init import generator_from_image
 from ..io.images import psnr, to_uint8
 from ..sampler.consistency import data_consistent_latent
 from ..sampler.ddim import noise_to
@@ -23,12 +23,13 @@ from .external import external_step
 from .svg_base import SVGTask
 
 
-METHODS = ("dreamsampler", "vectorize", "two-stage")
+METHODS = ("dreamsampler", "vectorize", "two-stage", "trace")
 
 
 @dataclass
 class RestoreSVGOptions:
-    method: str = "dreamsampler"  # or the baselines: vectorize (the degraded input), two-stage (restore, vectorise)
+    method: str = "dreamsampler"  # baselines: vectorize (the degraded input), two-stage (restore, vectorise),
+    # trace (restore, then vtracer)
     prompts: list = field(default_factory=list)  # optional: one prompt guides the restoration
     strength: float = 0.6  # SDEdit start: fraction of the noise schedule the run traverses
     rho: float = 20.0  # weight of the data term through the rasteriser
@@ -38,8 +39,7 @@ class RestoreSVGOptions:
     inner_steps: int = 4
     sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(guidance=3.0, omega_schedule="alpha",
                                                                          renoise="unconditional", eta=0.0))
-    svg: SVGConfig = field(default_factory=lambda: SVGConfig(segments=8, lr_points=0.3, prune_every=0))
-    colours: int = 8
+    svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.3, prune_every=0))
     output_size: int = 512
     video_every: int = 2
 
@@ -64,10 +64,9 @@ class RestoreSVGTask(SVGTask):
         self.op, self.y = op, y
         guess = first_guess(op, y, size)
         self.guess = guess
-        points, fills, background = regions_to_paths(to_uint8(guess), options.svg.num_paths, options.svg.segments,
-                                                     options.colours)
-        svg = SVGGenerator(points, fills, options.svg, size[1], size[0], tuple(float(c) for c in background))
-        super().__init__(prior, svg, num_steps, seed, options.output_size, options.video_every)
+        svg = generator_from_image(guess, options.svg, "degraded image")
+        super().__init__(prior, svg, num_steps, seed, options.output_size, options.video_every, options.svg,
+                         num_steps * options.inner_steps)
         self.options = o = options
         total = max(num_steps, math.ceil(num_steps / max(o.strength, 1e-3)))
         full = prior.schedule(total)
@@ -99,8 +98,8 @@ class RestoreSVGTask(SVGTask):
     def initial_state(self) -> dict[str, Tensor]:
         with torch.no_grad():
             z0 = self.prior.encode(self.image())
-        self.initial_measurement_psnr = self.measurement_psnr()
-        return {"z": noise_to(z0, self.randn(*z0.shape), float(self.schedule.alphas[0]))}
+        return {"z": noise_to(z0, self.randn(*z0.shape), float(self.schedule.alphas[0])),
+                "initial_measurement_psnr": torch.tensor(self.measurement_psnr())}
 
     def advance(self, i: int) -> dict[str, float]:
         if self.options.method == "vectorize":  # baseline: fit the (up-sampled) degraded input as if clean
@@ -116,4 +115,10 @@ class RestoreSVGTask(SVGTask):
 
     @torch.no_grad()
     def measurement_psnr(self) -> float:
-        return psnr(to_uint8(self.op.forward(self.image())), to_uint8(self.y))
+        """PSNR of the degraded current render (at the end: of result.svg's render) against the measurement."""
+        image = self.image()
+        if self.finished:
+            from .svg_base import render_svg_text
+
+            image = render_svg_text(self.final()[1], image.shape[-1]).to(image.device)
+        return psnr(to_uint8(self.op.forward(image)), to_uint8(self.y))

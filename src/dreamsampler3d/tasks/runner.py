@@ -77,7 +77,7 @@ class _Fingerprint(L.Callback):
 def run_config(task: str, cfg, log=print) -> Path:
     """Execute a validated config; returns the output folder."""
     quiet_libraries()
-    if task == "restore-svg" and cfg.method == "two-stage":
+    if task == "restore-svg" and cfg.method in ("two-stage", "trace"):
         from .two_stage import run_two_stage
 
         return run_two_stage(cfg, log)

@@ -1,75 +1,167 @@
-"""What every SVG task shares: the generator's optimiser, clamping and pruning after each step, the PNG
-render, and the exports (result.svg at any size, an optimisation video)."""
+"""What every SVG task shares: the generator and its optimiser (both may be created mid-run, and both are
+checkpointed with the counters and video frames), upkeep after each optimiser step, and the result: a cleaned
+scene (svg_cleanup) written as result.svg at the output size, result.png rendered from that very file, and the
+file's numbers for metrics.json. See docs/svg.md."""
 
 from __future__ import annotations
 
-import os
-import re
+import io
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from ..generators.svg import SVGGenerator
+from ..generators.svg import SVGConfig, SVGGenerator
+from ..generators.svg_cleanup import CleanupConfig, clean_scene
+from ..io.images import save_text
 from ..io.video import save_video
+from ..renderers.svg import Scene
 from .base import SamplingTask
 
 
+def render_svg_text(text: str, width: int) -> Tensor:
+    """cairosvg's render of an SVG document, [1, 3, H, W] in [-1, 1] over white: result.png is what any SVG
+    viewer shows for result.svg."""
+    import cairosvg
+    from PIL import Image
+
+    png = cairosvg.svg2png(bytestring=text.encode(), output_width=width)
+    with Image.open(io.BytesIO(png)) as img:
+        rgba = img.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    arr = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.float32) / 127.5 - 1.0
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
 class SVGTask(SamplingTask):
-    def __init__(self, prior, svg: SVGGenerator, num_steps: int, seed: int, output_size: int, video_every: int):
+    def __init__(self, prior, svg: SVGGenerator | None, num_steps: int, seed: int, output_size: int,
+                 video_every: int, config: SVGConfig, inner_steps_total: int):
+        """``svg`` may be None when the task builds its generator during the run (``set_generator``);
+        ``inner_steps_total`` is how many optimiser steps the whole run takes (re-initialisation stops in time)."""
         super().__init__(prior, num_steps, seed)
+        self.svg_config = config
         self.svg = svg
+        self.opt: torch.optim.Optimizer | None = None
         self.output_size = output_size
         self.video_every = video_every
-        self.frames: list[Tensor] = []
+        self.inner_steps_total = inner_steps_total
+        self.frames: list[Tensor] = []  # uint8 [H, W, 3]
         self.inner_steps_done = 0
+        self.reborn: set[int] = set()  # shapes re-created by pruning: never in the result
+        self._final: tuple[Scene, str, dict] | None = None
 
-    def configure_optimizers(self):
-        return torch.optim.Adam(self.svg.parameter_groups(), betas=(0.9, 0.9))
+    # ------------------------------------------------------------------ generator and optimiser
+    def set_generator(self, svg: SVGGenerator) -> None:
+        self.svg = svg.to(self.run_device)
+        self.opt = None
+        self._final = None
+
+    def optimiser(self) -> torch.optim.Optimizer:
+        if self.opt is None:
+            self.opt = torch.optim.Adam(self.svg.parameter_groups(), betas=(0.9, 0.9))
+        return self.opt
 
     def optimiser_step(self, loss: Tensor) -> None:
-        opt = self.optimizers()
+        opt = self.optimiser()
         opt.zero_grad()
         self.manual_backward(loss)
         opt.step()
         self.svg.clamp_()
+        self._final = None
         self.inner_steps_done += 1
         every = self.svg.config.prune_every
-        if every and self.inner_steps_done % every == 0:
-            self.svg.prune_(self.generator)
+        if every and self.inner_steps_done % every == 0 and self.inner_steps_done + every <= self.inner_steps_total:
+            self.reborn.update(self.svg.prune_(self.generator))
 
     def latents(self) -> Tensor:
-        """E(g(theta)) [1, C, h, w], differentiable in the paths."""
+        """E(g(theta)) [1, C, h, w], differentiable in the paths (rendered at render_scale x, averaged down)."""
         return self.prior.encode(self.svg.render() * 2 - 1)
 
-    def fit_latents(self, target: Tensor, steps: int) -> Tensor:
-        """``steps`` optimiser steps of 0.5 ||E(g(theta)) - target||^2 (DreamSampler's inner loop)."""
+    def fit_latents(self, target: Tensor, steps: int, pixel_weight: float = 0.0) -> Tensor:
+        """``steps`` optimiser steps of 0.5 ||E(g) - target||^2 + pixel_weight 0.5 ||g - D(target)||^2 (means):
+        DreamSampler's inner loop, with the decoded target as a regulariser that pins edges and colours
+        where the small encoder is vague (docs/svg.md)."""
+        picture = None
+        if pixel_weight > 0:
+            with torch.no_grad():
+                picture = (self.prior.decode(target) + 1) / 2  # [1, 3, H, W] in [0, 1]
         for _ in range(steps):
-            loss = 0.5 * (self.latents() - target).pow(2).mean()
+            image = self.svg.render()  # [1, 3, H, W] in [0, 1]
+            loss = 0.5 * (self.prior.encode(image * 2 - 1) - target).pow(2).mean()
+            if picture is not None:
+                loss = loss + pixel_weight * 0.5 * (image - picture).pow(2).mean()
             self.optimiser_step(loss)
         return loss.detach()
 
     def record_frame(self, i: int) -> None:
-        if self.video_every and i % self.video_every == 0:
+        if self.video_every and i % self.video_every == 0 and self.svg is not None:
             with torch.no_grad():
-                self.frames.append(self.svg.render()[0] * 2 - 1)
+                frame = self.svg.render(size=4 * round(self.svg.height), scale=1)[0]  # [3, H, W] in [0, 1]
+            self.frames.append((frame.permute(1, 2, 0) * 255).round().to(torch.uint8).cpu())
+
+    # ------------------------------------------------------------------ the result
+    def result_scene(self) -> tuple[Scene, tuple]:
+        """The generator's scene without re-created shapes, and the shapes cleanup must leave alone."""
+        scene = self.svg.scene()
+        shapes = [s for k, s in enumerate(scene.shapes) if k == 0 or (k - 1) not in self.reborn]
+        return Scene(scene.width, scene.height, shapes), ()
+
+    def final(self) -> tuple[Scene, str, dict]:
+        """(clean scene, result.svg text, numbers) of the generator as it is now; computed once."""
+        if self._final is None:
+            from ..renderers.svg.svg_export import save_svg
+
+            scene, keep = self.result_scene()
+            numbers: dict = {}
+            if self.svg_config.cleanup:
+                scene, numbers = clean_scene(scene, CleanupConfig(), keep)
+            text = save_svg(scene, size=self.output_size, decimals=self.svg_config.decimals)
+            self._final = (scene, text, numbers)
+        return self._final
 
     @torch.no_grad()
     def render(self) -> Tensor:
+        """Mid-run: the generator at the canvas size; at the end: result.svg rendered at the output size."""
+        if self.finished:
+            return render_svg_text(self.final()[1], self.output_size).to(self.run_device)
         return self.svg.render() * 2 - 1
 
-    @torch.no_grad()
     def export(self, out: Path) -> dict:
-        from ..renderers.svg.svg_export import save_svg
+        from ..metrics.svg_quality import count_visible
 
-        path = out / "result.svg"
-        tmp = out / ".result.svg.tmp"
-        height = self.output_size * self.svg.height / self.svg.width
-        text = re.sub(r'width="[^"]*" height="[^"]*"', f'width="{self.output_size}" height="{height:g}"',
-                      save_svg(self.svg.scene()), count=1)  # any output size: the viewBox keeps the canvas
-        tmp.write_text(text)
-        os.replace(tmp, path)
-        files = {"svg": path.name}
+        _, text, numbers = self.final()
+        save_text(out / "result.svg", text)
+        files = {"svg": "result.svg", "paths": text.count("<path"), "visible_paths": count_visible(text),
+                 "svg_bytes": len(text.encode()), **numbers}
         if self.frames:
-            files["video"] = save_video(out / "optimisation.mp4", self.frames, fps=8).name
+            files["video"] = save_video(out / "optimisation.mp4", [f.numpy() for f in self.frames], fps=8).name
         return files
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["svg_task"] = {
+            "structure": self.svg.structure() if self.svg is not None else None,
+            "optimizer": self.opt.state_dict() if self.opt is not None else None,
+            "inner_steps_done": self.inner_steps_done,
+            "reborn": sorted(self.reborn),
+            "frames": torch.stack(self.frames) if self.frames else None,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Runs before Lightning loads the weights: rebuild a generator of the checkpoint's shape first."""
+        super().on_load_checkpoint(checkpoint)
+        saved = checkpoint["svg_task"]
+        if saved["structure"] is None:
+            if "svg" in self._modules:
+                del self._modules["svg"]
+            self.svg = None
+        else:
+            state = {k[4:]: v for k, v in checkpoint["state_dict"].items() if k.startswith("svg.")}
+            self.set_generator(SVGGenerator.from_structure(saved["structure"], state, self.svg_config))
+            if saved["optimizer"] is not None:
+                self.optimiser().load_state_dict(saved["optimizer"])
+        self.inner_steps_done = saved["inner_steps_done"]
+        self.reborn = set(saved["reborn"])
+        self.frames = list(saved["frames"]) if saved["frames"] is not None else []

@@ -1,5 +1,6 @@
-"""The two-stage restoration baseline: restore the raster with the latent inverse-problem sampler, then
-vectorise the restored image. Same SVG generator settings and the same total number of steps."""
+"""The two-stage restoration baselines: restore the raster with the latent inverse-problem sampler, then
+vectorise the restored image, with our vectoriser (method two-stage: same SVG settings, same total number of
+steps) or with vtracer (method trace)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def run_two_stage(cfg, log=print) -> Path:
         "prior": asdict(cfg.prior), "run": {**run, "steps": first, "out": str(out / "stage1-restore")}})
     stage1 = run_config("restore", restore, log)
     vectorize = build_config("vectorize", None, [], {
-        "image": str(stage1 / "result.png"), "svg": asdict(cfg.svg), "colours": cfg.colours,
+        "image": str(stage1 / "result.png"), "svg": asdict(cfg.svg), "method": "trace" if cfg.method == "trace" else "fit",
         "output_size": cfg.output_size, "video_every": cfg.video_every,
         "run": {**run, "steps": max(1, cfg.run.steps - first), "out": str(out)}})
     return run_config("vectorize", vectorize, log)

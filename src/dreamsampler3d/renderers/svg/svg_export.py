@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path as FsPath
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -17,25 +18,38 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def rounded(decimals: int) -> Callable[[float], str]:
+    """A coordinate formatter with ``decimals`` digits after the point and no trailing zeros."""
+    def fmt(x: float) -> str:
+        text = f"{x:.{decimals}f}".rstrip("0").rstrip(".") if decimals > 0 else f"{x:.0f}"
+        return "0" if text in ("-0", "") else text
+    return fmt
+
+
+def _val(x: float) -> str:
+    """Non-coordinate numbers (opacities, offsets, matrices) keep their precision whatever the rounding."""
+    return f"{x:.6g}"
+
+
 def _hex(c: Tensor) -> tuple[str, str]:
     """#rrggbb and the alpha as text."""
     c = c.detach()
     rgb = (c[:3].clamp(0, 1) * 255).round().int().tolist()
-    return "#%02x%02x%02x" % tuple(rgb), _fmt(float(c[3].clamp(0, 1)))
+    return "#%02x%02x%02x" % tuple(rgb), _val(float(c[3].clamp(0, 1)))
 
 
-def path_data(paths: list[Path]) -> str:
+def path_data(paths: list[Path], fmt: Callable[[float], str] = _fmt) -> str:
     """SVG path data of subpaths (M, L, Q, C, Z)."""
     out = []
     for p in paths:
         pts = p.points.detach().cpu().tolist()
         if not pts:
             continue
-        out.append(f"M{_fmt(pts[0][0])} {_fmt(pts[0][1])}")
+        out.append(f"M{fmt(pts[0][0])} {fmt(pts[0][1])}")
         i = 0
         for d in p.degrees:
             ctrl = [pts[(i + j) % len(pts)] if p.closed else pts[i + j] for j in range(1, d + 1)]
-            out.append("LQC"[d - 1] + " ".join(f"{_fmt(x)} {_fmt(y)}" for x, y in ctrl))
+            out.append("LQC"[d - 1] + " ".join(f"{fmt(x)} {fmt(y)}" for x, y in ctrl))
             i += d
         if p.closed:
             out.append("Z")
@@ -44,17 +58,17 @@ def path_data(paths: list[Path]) -> str:
 
 def _paint_attr(paint: Paint | None, key: str, defs: list[str]) -> str:
     if paint is None:
-        return f' {key}="none"'
+        return "" if key == "stroke" else f' {key}="none"'  # no stroke is SVG's default
     if isinstance(paint, Tensor):
         col, a = _hex(paint)
         return f' {key}="{col}"' + ("" if a == "1" else f' {key}-opacity="{a}"')
     gid = f"g{len(defs)}"
-    stops = "".join(f'<stop offset="{_fmt(float(o))}" stop-color="{_hex(c)[0]}" stop-opacity="{_hex(c)[1]}"/>'
+    stops = "".join(f'<stop offset="{_val(float(o))}" stop-color="{_hex(c)[0]}" stop-opacity="{_hex(c)[1]}"/>'
                     for o, c in zip(paint.offsets.detach(), paint.colors.detach()))
     tr = ""
     if paint.transform is not None:
         t = paint.transform.detach().tolist()
-        tr = f' gradientTransform="matrix({" ".join(_fmt(v) for v in (t[0][0], t[1][0], t[0][1], t[1][1], t[0][2], t[1][2]))})"'
+        tr = f' gradientTransform="matrix({" ".join(_val(v) for v in (t[0][0], t[1][0], t[0][1], t[1][1], t[0][2], t[1][2]))})"'
     if paint.spread != "pad":
         tr += f' spreadMethod="{paint.spread}"'
     if isinstance(paint, LinearGradient):
@@ -79,8 +93,36 @@ def _pull_back(paint: Paint | None, inv: Tensor) -> Paint | None:
     return dataclasses.replace(paint, transform=(m @ t).float())
 
 
-def save_svg(scene: Scene, path: str | os.PathLike | None = None) -> str:
-    """Standard SVG 1.1 text of the scene (written to ``path`` when given)."""
+def scaled(scene: Scene, width: float) -> Scene:
+    """The scene in user units of a canvas ``width`` wide (same aspect): what an export at that size holds."""
+    k = float(width) / float(scene.width)
+    m = torch.diag(torch.tensor([k, k, 1.0]))
+
+    def paint(p: Paint | None) -> Paint | None:
+        if p is None or isinstance(p, Tensor):
+            return p
+        t = p.transform if p.transform is not None else torch.eye(3)
+        common = {"transform": (m @ t.detach().float() @ torch.linalg.inv(m)) if p.transform is not None else None}
+        if isinstance(p, LinearGradient):
+            return dataclasses.replace(p, start=p.start * k, end=p.end * k, **common)
+        return dataclasses.replace(p, center=p.center * k, radius=p.radius * k, **common)
+
+    shapes = []
+    for sh in scene.shapes:
+        paths = [Path(p.points.detach() * k, p.degrees, p.closed) for p in sh.paths]
+        width_ = sh.stroke_width * k if isinstance(sh.stroke_width, (int, float)) else sh.stroke_width.detach() * k
+        shapes.append(dataclasses.replace(sh, paths=paths, fill=paint(sh.fill), stroke=paint(sh.stroke),
+                                          stroke_width=width_))
+    return Scene(scene.width * k, scene.height * k, shapes)
+
+
+def save_svg(scene: Scene, path: str | os.PathLike | None = None, size: int | None = None,
+             decimals: int | None = None) -> str:
+    """Standard SVG 1.1 text of the scene (written to ``path`` when given). ``size``: write it at that width,
+    viewBox included, so coordinates are output pixels; ``decimals``: round coordinates to that many digits."""
+    if size is not None:
+        scene = scaled(scene, size)
+    fmt = _fmt if decimals is None else rounded(decimals)
     defs: list[str] = []
     body = []
     for sh in scene.shapes:
@@ -90,19 +132,19 @@ def save_svg(scene: Scene, path: str | os.PathLike | None = None) -> str:
             inv = torch.linalg.inv(a)
             paths = [Path((p.points.detach().double() @ inv.T).float(), p.degrees, p.closed) for p in paths]
             fill, stroke = _pull_back(fill, inv), _pull_back(stroke, inv)
-            tr = f' transform="matrix({_fmt(a[0, 0])} {_fmt(a[1, 0])} {_fmt(a[0, 1])} {_fmt(a[1, 1])} 0 0)"'
+            tr = f' transform="matrix({_val(a[0, 0])} {_val(a[1, 0])} {_val(a[0, 1])} {_val(a[1, 1])} 0 0)"'
         attrs = tr + _paint_attr(fill, "fill", defs) + _paint_attr(stroke, "stroke", defs)
         if sh.fill is not None and sh.fill_rule == "evenodd":
             attrs += ' fill-rule="evenodd"'
         if sh.stroke is not None:
             sw = float(sh.stroke_width) if not isinstance(sh.stroke_width, Tensor) else float(sh.stroke_width.detach())
-            attrs += f' stroke-width="{_fmt(sw)}" stroke-linecap="{sh.linecap}" stroke-linejoin="{sh.linejoin}"'
-            attrs += f' stroke-miterlimit="{_fmt(sh.miterlimit)}"'
+            attrs += f' stroke-width="{fmt(sw)}" stroke-linecap="{sh.linecap}" stroke-linejoin="{sh.linejoin}"'
+            attrs += f' stroke-miterlimit="{_val(sh.miterlimit)}"'
         op = float(sh.opacity) if not isinstance(sh.opacity, Tensor) else float(sh.opacity.detach())
         if op != 1.0:
-            attrs += f' opacity="{_fmt(op)}"'
-        body.append(f'<path d="{path_data(paths)}"{attrs}/>')
-    w, h = _fmt(scene.width), _fmt(scene.height)
+            attrs += f' opacity="{_val(op)}"'
+        body.append(f'<path d="{path_data(paths, fmt)}"{attrs}/>')
+    w, h = fmt(scene.width), fmt(scene.height)
     text = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">\n'
             + (f"<defs>{''.join(defs)}</defs>\n" if defs else "") + "\n".join(body) + "\n</svg>\n")
     if path is not None:
