@@ -214,6 +214,9 @@ def validate(task: str, cfg) -> None:
         _check(cfg.svg_file != "", "config: an SVG is required (--svg FILE)")
         _check(cfg.prompt.strip() != "", "config: prompt is required (--prompt TEXT)")
         _check(cfg.method in EDIT_METHODS, f"config: method must be one of {', '.join(EDIT_METHODS)}, got {cfg.method!r}")
+        _check(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
+        _check(cfg.inner_steps >= 1, f"config: inner_steps must be >= 1, got {cfg.inner_steps}")
+        _check(0.0 < cfg.keep_iou <= 1.0, f"config: keep_iou must lie in (0, 1], got {cfg.keep_iou}")
         _check(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
                f"config: baseline_t_range must be [low, high] within [0, 1], got {cfg.baseline_t_range}")
     if task in ("text-to-svg", "vectorize", "restore-svg", "edit-svg"):

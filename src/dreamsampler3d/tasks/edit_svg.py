@@ -1,18 +1,26 @@
-"""SVG editing: change what the prompt asks for and keep the rest. The input SVG becomes the generator
-(geometry converted exactly); its render is DDIM-inverted with the null prompt, and DreamSampler steps with
-omega_t = omega * alpha_t (the editing recipe) pull it towards the prompt, each step fitted by the paths.
-DDS and PDS baselines move the same paths with their gradients. Shapes the edit left (nearly) where they were
-are put back exactly, so the untouched part of the file keeps its bytes (docs/svg.md)."""
+"""SVG editing: change what the prompt asks for and keep the rest of the file as it was.
+
+The input SVG becomes the generator (geometry converted exactly); its render is DDIM-inverted with the null
+prompt, and DreamSampler steps with omega_t = omega * alpha_t (the editing recipe) edit the latent. At
+``init_at`` of the steps the edited estimate is decoded and vectorised; every shape of the input that the
+estimate still shows (same colour, same area) is kept exactly and frozen, the others are replaced by the new
+shapes, and the remaining DreamSampler steps fit the new shapes alone. The untouched part of the file thus keeps
+its bytes. DDS and PDS baselines move all the input's paths with their gradients. See docs/svg.md."""
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from ..generators.svg import SVGConfig
+from ..errors import UserError
+from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_from_scene import generator_from_scene
+from ..generators.svg_init import generator_from_image
+from ..renderers.svg import Scene, Shape, render
 from ..sampler.distillation import DDS, PDS, Prompts
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
@@ -28,67 +36,153 @@ class EditSVGOptions:
     source_prompt: str = ""
     method: str = "dreamsampler"
     guidance: float = 0.5  # omega, omega_t = omega * alpha_t
+    init_at: float = 0.8  # share of the steps edited on the latent before the changed shapes are vectorised
     inner_steps: int = 4
+    pixel_weight: float = 1.0  # weight of the decoded target in the fit (0: the latent term alone)
     inversion_fixed_point_iters: int = 3
     baseline_guidance: float = 7.5
     baseline_t_range: list = field(default_factory=lambda: [0.1, 0.98])  # PDS for SVG: 0.1-0.98
-    svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.3, prune_every=0))
-    keep_tolerance: float = 1.0  # canvas units: a shape whose points all moved less than this is untouched ...
-    keep_colour_tolerance: float = 0.1  # ... if its colour also moved less than this (0..1 per channel)
+    svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.1, prune_every=0, fit_tolerance=0.6))
+    keep_iou: float = 0.85  # an input shape is untouched when the edit shows it with this overlap ...
+    keep_colour_tolerance: float = 0.15  # ... and a colour this close (0..1 per channel)
     output_size: int = 512
     video_every: int = 2
 
 
+def coverage(svg: SVGGenerator, k: int, scale: int = 2) -> Tensor:
+    """The area shape k paints, as coverage [H, W] in [0, 1] at scale x the canvas (alone, no background)."""
+    scene = svg.scene()
+    shape = scene.shapes[k + 1]
+    alone = Scene(scene.width, scene.height, [Shape(shape.paths, fill=torch.ones(4), fill_rule=shape.fill_rule)])
+    h = int(round(svg.height)) * scale
+    w = int(round(svg.width)) * scale
+    with torch.no_grad():
+        return render(alone, w, h)[..., 3]
+
+
+def match_shapes(source: SVGGenerator, edited: SVGGenerator, iou: float, colour_tol: float) -> dict[int, int]:
+    """{edited shape: source shape} for each edited shape that shows a source shape unchanged: the same colour
+    within colour_tol and intersection-over-union of their areas >= iou."""
+    src = [coverage(source, k) for k in range(len(source.layout))]
+    out: dict[int, int] = {}
+    for j in range(len(edited.layout)):
+        cov = coverage(edited, j)
+        for k, c in enumerate(src):
+            if k in out.values():
+                continue
+            same_colour = float((edited.fills[j, :3] - source.fills[k, :3]).abs().max().detach()) <= colour_tol
+            overlap = float(torch.minimum(cov, c).sum() / torch.maximum(cov, c).sum().clamp(min=1e-6))
+            if same_colour and overlap >= iou:
+                out[j] = k
+                break
+    return out
+
+
+def merged(source: SVGGenerator, edited: SVGGenerator, kept: dict[int, int]) -> tuple[SVGGenerator, list[int]]:
+    """Source shapes the edit kept (exact, in their own order) and the edit's other shapes on top; the
+    source's background unless the edit changed it. Returns the generator and the indices of kept shapes."""
+    src_contours, new_contours = source.contours(source.points.detach()), edited.contours(edited.points.detach())
+    order = sorted(kept.values())
+    outlines = [[c.clone() for c in src_contours[k]] for k in order]
+    fills = [source.fills.detach()[k] for k in order]
+    straight = [source.straight[_segments(source, k)] for k in order]
+    for j in range(len(edited.layout)):
+        if j not in kept:
+            outlines.append([c.clone() for c in new_contours[j]])
+            fills.append(edited.fills.detach()[j])
+            straight.append(edited.straight[_segments(edited, j)])
+    same_bg = float((source.background - edited.background).abs().max()) <= 0.15
+    background = source.background if same_bg else edited.background
+    layout = [[c.shape[0] // 3 for c in shape] for shape in outlines]
+    points = torch.cat([c for shape in outlines for c in shape])
+    gen = SVGGenerator(points, torch.stack(fills), edited.config, source.width, source.height,
+                       background.tolist(), layout, torch.cat(straight))
+    return gen, list(range(len(order)))
+
+
+def _segments(svg: SVGGenerator, k: int) -> slice:
+    sl = svg.shape_slices()[k]
+    return slice(sl.start // 3, sl.stop // 3)
+
+
 class EditSVGTask(SVGTask):
     def __init__(self, prior, scene, options: EditSVGOptions, num_steps: int, seed: int, negative_prompt: str = ""):
+        o = options
         size = prior.default_size
-        svg = generator_from_scene(scene, options.svg, size)
-        super().__init__(prior, svg, num_steps, seed, options.output_size, options.video_every, svg.config,
-                         num_steps * options.inner_steps)
-        self.options = o = options
+        source = generator_from_scene(scene, o.svg, size)
+        self.switch = min(num_steps - 1, max(1, math.floor(o.init_at * num_steps))) if o.method == "dreamsampler" else 0
+        super().__init__(prior, copy.deepcopy(source), num_steps, seed, o.output_size, o.video_every, source.config,
+                         (num_steps - self.switch) * o.inner_steps)
+        self.options = o
+        self.source = source
         self.schedule = prior.schedule(num_steps)
         self.null, self.target = prior.encode_text(negative_prompt), prior.encode_text(o.prompt)
-        self.source = prior.encode_text(o.source_prompt)
+        self.source_prompt = prior.encode_text(o.source_prompt)
         cfg = SamplerConfig(guidance=o.guidance, omega_schedule="alpha", renoise="unconditional")
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
         self.rule = None
 
-    def fit(self, target: Tensor) -> Tensor:
-        return self.fit_latents(target, self.options.inner_steps)
-
+    # ------------------------------------------------------------------ state
     def initial_state(self) -> dict[str, Tensor]:
-        source = {"source_points": self.svg.points.detach().clone(), "source_fills": self.svg.fills.detach().clone()}
         with torch.no_grad():
             z0 = self.latents()
+            common = {"z_source": z0, "frozen": torch.zeros(0, dtype=torch.long), "rebuilt": torch.tensor(0)}
             if self.options.method != "dreamsampler":
-                return {"z_source": z0, **source}
+                return common
             z_T = ddim_invert(self.prior, self.schedule, z0, self.null, self.options.inversion_fixed_point_iters)
-        return {"z": z_T, "z_source": z0, **source}
+        return {"z": z_T, "z0": z0, **common}
 
-    def result_scene(self):
-        """Shapes that stayed within the keep tolerances go back to their source values exactly and are left
-        alone by cleanup."""
-        o, svg = self.options, self.svg
-        src_p, src_f = self.state["source_points"], self.state["source_fills"]
-        untouched = []
+    def rebuilt(self) -> bool:
+        return bool(self.state) and int(self.state["rebuilt"]) == 1
+
+    def frozen(self) -> list[int]:
+        return self.state["frozen"].tolist() if self.state else []
+
+    def after_step(self) -> None:
+        """Frozen (untouched input) shapes go back to their exact values after every optimiser step."""
+        frozen = self.frozen()
+        if not frozen:
+            return
         with torch.no_grad():
-            for k, sl in enumerate(svg.shape_slices()):
-                moved = float((svg.points[sl] - src_p[sl]).norm(dim=-1).max())
-                recoloured = float((svg.fills[k] - src_f[k]).abs().max())
-                if moved <= o.keep_tolerance and recoloured <= o.keep_colour_tolerance:
-                    svg.points[sl] = src_p[sl]
-                    svg.fills[k] = src_f[k]
-                    untouched.append(k)
-        scene, _ = super().result_scene()
-        return scene, tuple(scene.shapes[k + 1] for k in untouched)
+            for k, sl in zip(frozen, (self.svg.shape_slices()[k] for k in frozen)):
+                self.svg.points[sl] = self.state["frozen_points"][sl]
+                self.svg.fills[k] = self.state["frozen_fills"][k]
+
+    def start_from(self, target: Tensor) -> None:
+        """Vectorise the edited estimate; keep the input's shapes it still shows, take the rest from it."""
+        o = self.options
+        with torch.no_grad():
+            image = self.prior.decode(target)
+        try:
+            edited = generator_from_image(image, self.svg_config)
+        except UserError:  # the edit removed everything drawn: keep the input rather than fail
+            edited = self.source
+        kept = match_shapes(self.source, edited, o.keep_iou, o.keep_colour_tolerance)
+        gen, frozen = merged(self.source, edited, kept)
+        self.set_generator(gen)
+        self.state["frozen"] = torch.tensor(frozen, dtype=torch.long)
+        self.state["frozen_points"] = gen.points.detach().clone()
+        self.state["frozen_fills"] = gen.fills.detach().clone()
+        self.state["rebuilt"] = torch.tensor(1)
+
+    # ------------------------------------------------------------------ steps
+    def fit(self, target: Tensor) -> Tensor:
+        if not self.rebuilt():
+            self.start_from(target)
+        return self.fit_latents(target, self.options.inner_steps, self.options.pixel_weight)
 
     def advance(self, i: int) -> dict[str, float]:
         o = self.options
         if o.method == "dreamsampler":
+            if i < self.switch:
+                with torch.no_grad():
+                    self.state["z"], proposal = self.sampler.step(self.state["z"], i)
+                    self.state["z0"] = proposal.target
+                return {}
             self.state["z"], loss = external_step(self.sampler, self.state["z"], i, self.fit, self.latents)
         else:
             if self.rule is None:
-                prompts = Prompts(null=self.null, target=self.target, source=self.source)
+                prompts = Prompts(null=self.null, target=self.target, source=self.source_prompt)
                 rule = DDS if o.method == "dds" else PDS
                 self.rule = rule(self.prior, self.schedule, prompts, self.state["z_source"], o.baseline_guidance,
                                  tuple(o.baseline_t_range), self.generator)
@@ -99,3 +193,15 @@ class EditSVGTask(SVGTask):
             loss = loss.detach()
         self.record_frame(i)
         return {"loss": float(loss)}
+
+    @torch.no_grad()
+    def render(self) -> Tensor:
+        if not self.finished and self.options.method == "dreamsampler" and self.state and not self.rebuilt():
+            return self.prior.decode(self.state["z0"])  # before the shapes are rebuilt: the edit's estimate
+        return super().render()
+
+    # ------------------------------------------------------------------ the result
+    def result_scene(self):
+        """The frozen input shapes stay exactly as they came in; cleanup leaves them alone."""
+        scene, _ = super().result_scene()
+        return scene, tuple(scene.shapes[k + 1] for k in self.frozen())

@@ -68,11 +68,15 @@ class SVGTask(SamplingTask):
         self.manual_backward(loss)
         opt.step()
         self.svg.clamp_()
+        self.after_step()
         self._final = None
         self.inner_steps_done += 1
         every = self.svg.config.prune_every
         if every and self.inner_steps_done % every == 0 and self.inner_steps_done + every <= self.inner_steps_total:
             self.reborn.update(self.svg.prune_(self.generator))
+
+    def after_step(self) -> None:
+        """Task-specific upkeep after each optimiser step (editing restores its frozen shapes)."""
 
     def latents(self) -> Tensor:
         """E(g(theta)) [1, C, h, w], differentiable in the paths (rendered at render_scale x, averaged down)."""

@@ -38,6 +38,13 @@ def _hex(c: Tensor) -> tuple[str, str]:
     return "#%02x%02x%02x" % tuple(rgb), _val(float(c[3].clamp(0, 1)))
 
 
+def _straight(a: list[float], b: list[float], c: list[float], d: list[float]) -> bool:
+    """Are a cubic's handles b, c at the thirds of its chord a-d (how lines are raised to cubics)?"""
+    tol = 1e-4 * (1.0 + abs(d[0] - a[0]) + abs(d[1] - a[1]))
+    return all(abs(b[k] - (a[k] + (d[k] - a[k]) / 3)) <= tol and abs(c[k] - (a[k] + 2 * (d[k] - a[k]) / 3)) <= tol
+               for k in (0, 1))
+
+
 def path_data(paths: list[Path], fmt: Callable[[float], str] = _fmt) -> str:
     """SVG path data of subpaths (M, L, Q, C, Z)."""
     out = []
@@ -49,8 +56,10 @@ def path_data(paths: list[Path], fmt: Callable[[float], str] = _fmt) -> str:
         i = 0
         for d in p.degrees:
             ctrl = [pts[(i + j) % len(pts)] if p.closed else pts[i + j] for j in range(1, d + 1)]
-            out.append("LQC"[d - 1] + " ".join(f"{fmt(x)} {fmt(y)}" for x, y in ctrl))
             i += d
+            if d == 3 and _straight(pts[(i - 3) % len(pts)], *ctrl):
+                ctrl = ctrl[-1:]  # a straight cubic is written as the line it draws
+            out.append("LQC"[len(ctrl) - 1] + " ".join(f"{fmt(x)} {fmt(y)}" for x, y in ctrl))
         if p.closed:
             out.append("Z")
     return " ".join(out)
