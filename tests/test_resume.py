@@ -75,6 +75,41 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
         assert (killed / "mesh.ply").read_bytes() == (full / "mesh.ply").read_bytes()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["text-to-svg", "edit-svg"])
+def test_kill_and_resume_svg_tasks(tiny_folders, tmp_path, task):
+    """Killed after the generator was built mid-run (the prior start / the edit's rebuild), resumed: the
+    checkpoint must rebuild it, its optimiser, counters and video frames. Same result.svg, result.png, number of
+    video frames; the resumed process ran fewer steps than the whole run."""
+    import json
+
+    import imageio.v2 as imageio
+
+    from dreamsampler3d.data.icons import make_scene
+
+    steps = 16
+    if task == "text-to-svg":
+        args = ["text-to-svg", "--prompt", "a red star", "init_at=0.25", "svg.num_paths=4"]
+    else:
+        (tmp_path / "in.svg").write_text(make_scene([("red", "star", "top left"), ("blue", "circle", None)]).svg())
+        args = ["edit-svg", "--svg", str(tmp_path / "in.svg"), "--prompt", "a green star", "init_at=0.25"]
+    args += ["--model", tiny_folders["sd1"], "--steps", str(steps), "--seed", "3", "run.snapshot_every=0",
+             "run.checkpoint_every=1", "inner_steps=2", "output_size=64", "video_every=1"]
+    full = tmp_path / "full"
+    subprocess.run(_cmd(args, full), env=_env(), check=True, stdout=subprocess.DEVNULL)
+    killed = tmp_path / "killed"
+    _kill_half_way(_cmd(args, killed), killed, steps)
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-1000:]
+    for name in ("result.svg", "result.png"):
+        assert (killed / name).read_bytes() == (full / name).read_bytes(), name
+    frames = [len(imageio.mimread(d / "optimisation.mp4")) for d in (full, killed)]
+    assert frames[0] == frames[1] > 1
+    metrics = json.loads((killed / "metrics.json").read_text())
+    assert steps // 2 <= metrics["resumed_at_step"] and metrics["steps_run"] < steps
+
+
 def test_resume_rejects_a_checkpoint_of_another_run(tiny_folders, tmp_path, capsys):
     from dreamsampler3d.cli.main import main
 

@@ -207,13 +207,15 @@ class _Outline:
 
 
 def fit_closed_curve(contour: np.ndarray, tolerance: float = 0.5, corner_angle: float = 40.0,
-                     max_segments: int = 32) -> np.ndarray:
+                     max_segments: int = 32, min_smooth_pieces: int = 2) -> np.ndarray:
     """contour [M, 2] closed polyline (x, y) (first point may or may not repeat at the end) ->
     control points [3 S, 2]: for each segment s: anchor_s, c1_s, c2_s; segment s ends at anchor_{s+1}
     (the last one at anchor_0). Straight sides come out as cubics with control points on the chord (1/3, 2/3).
 
     Corners stay sharp, every other join is G1. Pieces out of tolerance (px) are split, worst first, until all
-    fit or there are max_segments (more only if there are more corners than that)."""
+    fit or there are max_segments (more only if there are more corners than that). An outline without corners
+    gets at least min_smooth_pieces (up to 4) segments: two cubics fit a small circle within a pixel, but look
+    like a lemon at 512 px."""
     pts = np.asarray(contour, float)
     pts = pts[np.linalg.norm(pts - np.roll(pts, -1, 0), axis=1) > 1e-6]  # no repeats, nor the closing one
     if len(pts) < 3:
@@ -227,7 +229,7 @@ def fit_closed_curve(contour: np.ndarray, tolerance: float = 0.5, corner_angle: 
         pieces = [outline.fit(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
     else:  # smooth outline: the fewest of 2, 3, 4 equal-arc pieces that fit, else 4 and split on
         outline = _Outline(pts, tolerance, scale)
-        for k in (2, 3, 4):
+        for k in range(min(max(2, min_smooth_pieces), 4), 5):
             bounds = [*np.unique(np.searchsorted(outline.s[:-1], np.arange(k) * outline.s[-1] / k)), len(pts)]
             for b in bounds[:-1]:
                 outline.add_smooth(int(b), 0.2 * outline.s[-1] / k)

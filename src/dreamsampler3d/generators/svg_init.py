@@ -135,8 +135,9 @@ def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
 def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tolerance: float = 0.35,
               up: int = 4, min_area: float = 6.0, corner_angle: float = 40.0) -> Vectorised:
     """image uint8 or float [H, W, 3] -> a few shapes, largest first (painted first, so what lies inside
-    another shape is drawn over it). ``min_area`` is in source pixels; ``tolerance`` in canvas units."""
-    from scipy.ndimage import binary_fill_holes
+    another shape is drawn over it). ``min_area`` is in source pixels; ``tolerance`` in canvas units. Regions
+    about a source pixel wide are dropped: they are the blends along an edge between two shapes."""
+    from scipy.ndimage import binary_erosion, binary_fill_holes
     from skimage import measure
 
     img = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
@@ -152,6 +153,8 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
             if region.area < min_area * up * up:
                 continue
             own = regions == region.label
+            if not binary_erosion(own, iterations=up // 2 + 1).any():  # a sliver about a pixel wide: an edge blend
+                continue
             filled = binary_fill_holes(own)
             holes = measure.label(filled & ~own, connectivity=1)
             cut = [holes == h.label for h in measure.regionprops(holes)
@@ -164,7 +167,7 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
         contours = [c for c in contours if c is not None and len(c) >= 4]
         if not contours:
             continue
-        outlines.append([fit_closed_curve(c, tolerance, corner_angle) for c in contours])
+        outlines.append([fit_closed_curve(c, tolerance, corner_angle, min_smooth_pieces=4) for c in contours])
         fills.append(np.concatenate([palette[j], [1.0]]))
     fills_arr = np.stack(fills).astype(np.float32) if fills else np.zeros((0, 4), np.float32)
     return Vectorised(outlines, fills_arr, palette[bg].astype(np.float32))

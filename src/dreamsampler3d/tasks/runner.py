@@ -135,6 +135,8 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         "seconds": round(seconds, 3),
         "seconds_per_step": round(sum(module.step_seconds) / max(len(module.step_seconds), 1), 5),
         "resumed_from": cfg.run.resume,
+        "resumed_at_step": cfg.run.steps - len(module.step_seconds),  # 0 unless --resume
+        "steps_run": len(module.step_seconds),  # in this process
         "device": str(indexed(module.run_device)),
         "model": cfg.prior.model,
         **task_metrics(result),
