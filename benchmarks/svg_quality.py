@@ -256,7 +256,7 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]
                     out = root / f"{k}-{degradation}-{method}"
                     cfg = build_config("restore-svg", None, overrides,
                                        {**flags, "method": method, "run": {**flags["run"], "out": str(out), "progress": False}})
-                    if method == "two-stage":
+                    if method in ("two-stage", "trace"):  # two runs: the latent restore, then a vectoriser
                         run_config("restore-svg", cfg, log=lambda *_: None)
                     else:
                         image, _ = read_inputs("restore-svg", cfg)

@@ -34,7 +34,7 @@ def _kill_half_way(cmd: list[str], out: Path, steps: int) -> None:
         while time.time() < deadline and proc.poll() is None:
             if ckpt.is_file():
                 try:
-                    epoch = torch.load(ckpt, map_location="cpu", weights_only=False)["epoch"]
+                    epoch = torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"]
                 except Exception:  # being replaced right now: look again
                     epoch = -1
                 if epoch >= steps // 2:
@@ -120,3 +120,35 @@ def test_resume_rejects_a_checkpoint_of_another_run(tiny_folders, tmp_path, caps
     ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
     assert main([*base, "--seed", "9", "--out", str(tmp_path / "b"), "--resume", str(ckpt)]) == 2
     assert "different configuration" in capsys.readouterr().err
+
+
+class _Payload:
+    """Unpickling this runs code: it touches a file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_crafted_checkpoint_runs_no_code(tiny_folders, tmp_path, capsys):
+    """--resume with a pickle whose loading would execute code: refused with one line, the code never runs,
+    nothing is written."""
+    import pickle
+
+    from dreamsampler3d.cli.main import main
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.ckpt"
+    with open(evil, "wb") as f:
+        pickle.dump({"run_fingerprint": _Payload(marker), "epoch": 1}, f)
+    with open(tmp_path / "check.pkl", "wb") as f:  # the payload works when unpickled carelessly
+        pickle.dump(_Payload(tmp_path / "works"), f)
+    pickle.load(open(tmp_path / "check.pkl", "rb"))
+    assert (tmp_path / "works").exists()
+    code = main(["generate", "--model", tiny_folders["sd1"], "--prompt", "x", "--steps", "2",
+                 "--out", str(tmp_path / "o"), "--resume", str(evil), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "checkpoint" in err, err
+    assert not marker.exists() and not (tmp_path / "o").exists()

@@ -216,6 +216,7 @@ def validate(task: str, cfg) -> None:
         _check(cfg.method in EDIT_METHODS, f"config: method must be one of {', '.join(EDIT_METHODS)}, got {cfg.method!r}")
         _check(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
         _check(cfg.inner_steps >= 1, f"config: inner_steps must be >= 1, got {cfg.inner_steps}")
+        _check(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
         _check(0.0 < cfg.keep_iou <= 1.0, f"config: keep_iou must lie in (0, 1], got {cfg.keep_iou}")
         _check(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
                f"config: baseline_t_range must be [low, high] within [0, 1], got {cfg.baseline_t_range}")
@@ -236,6 +237,8 @@ def validate(task: str, cfg) -> None:
         _check(cfg.method in SVG_METHODS, f"config: method must be one of {', '.join(SVG_METHODS)}, got {cfg.method!r}")
         _check(cfg.inner_steps >= 1, "config: inner_steps must be >= 1")
         _check(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
+        _check(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
+        _check(cfg.prior_guidance >= 0, f"config: prior_guidance must be >= 0, got {cfg.prior_guidance}")
     if task == "inpaint":
         _check(len(cfg.masks) >= 1, "config: at least one mask is required (--mask FILE)")
         _check(len(cfg.prompts) in (1, len(cfg.masks)),

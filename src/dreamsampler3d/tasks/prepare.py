@@ -6,7 +6,7 @@ Everything that can fail on bad input happens here, before any output file exist
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch

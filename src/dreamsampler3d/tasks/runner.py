@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -58,10 +56,13 @@ def _check_resume(path: str | None, expected: str) -> None:
         return
     if not Path(path).is_file():
         raise UserError(f"--resume {path}: no such checkpoint")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # tensors and plain containers only: a checkpoint from elsewhere must not run code when read
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise UserError(f"--resume {path}: not a readable checkpoint ({type(exc).__name__})") from None
+        raise UserError(f"--resume {path}: not a readable checkpoint of this tool (only tensors and plain values "
+                        f"are read; {type(exc).__name__})") from None
+    if not isinstance(ckpt, dict):
+        raise UserError(f"--resume {path}: not a checkpoint of this tool")
     if ckpt.get("run_fingerprint") != expected:
         raise UserError(f"--resume {path}: the checkpoint belongs to a run with a different configuration")
 
@@ -121,7 +122,7 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         callbacks.append(StepProgressBar(task))
     trainer = make_trainer(module.run_device, cfg.run.steps, callbacks, out, cfg.run.progress)
     start = time.perf_counter()
-    trainer.fit(module, ckpt_path=cfg.run.resume)
+    trainer.fit(module, ckpt_path=cfg.run.resume, weights_only=True)
     if not module.finished:
         raise RuntimeError("the run stopped before its last step")
     with torch.no_grad():
