@@ -41,6 +41,7 @@ class RunConfig:
     seed: int = 0
     out: str = "outputs/run"
     snapshot_every: int = 10  # 0: no snapshots
+    overwrite: bool = False  # --out may hold a previous run's files: replace them
     checkpoint_every: int = 10  # sampler steps between checkpoints (0: none)
     resume: Optional[str] = None
     progress: bool = True
@@ -148,9 +149,7 @@ def build_config(task: str, config_file: str | None = None, overrides: list[str]
         for path in (default_yaml(task), config_file):
             if path is None:
                 continue
-            if not Path(path).is_file():
-                raise UserError(f"--config {path}: no such file")
-            layers.append(OmegaConf.load(path))
+            layers.append(_load_yaml(Path(path)))
         bad = [o for o in overrides if "=" not in o]
         if bad:
             raise UserError(f"override {bad[0]!r} is not of the form key=value")
@@ -165,6 +164,36 @@ def build_config(task: str, config_file: str | None = None, overrides: list[str]
         raise UserError(f"config: {str(exc).splitlines()[0]}") from None
     validate(task, cfg)
     return cfg
+
+
+def _load_yaml(path: Path):
+    """A config file: a mapping of keys, plain YAML only (no aliases: a few lines of them can expand to
+    gigabytes; no tags: those construct Python objects)."""
+    import yaml
+
+    if path.is_dir():
+        raise UserError(f"--config {path}: is a folder, not a file")
+    if not path.is_file():
+        raise UserError(f"--config {path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+        if len(text) > 1_000_000:
+            raise UserError(f"--config {path}: more than 1 MB; a config is a few lines")
+        for token in yaml.scan(text):
+            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
+                raise UserError(f"--config {path}: YAML anchors and aliases are not allowed in a config")
+            if isinstance(token, yaml.TagToken):
+                raise UserError(f"--config {path}: YAML tags are not allowed in a config")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"--config {path}: cannot be read ({type(exc).__name__})") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"--config {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"--config {path}: must be a mapping of keys (key: value lines), got a {type(data).__name__}")
+    return OmegaConf.create(data)
 
 
 def to_yaml(cfg) -> str:
@@ -190,6 +219,10 @@ def validate(task: str, cfg) -> None:
     _finite_floats(cfg)
     run = cfg.run
     _check(run.steps >= 1, f"config: run.steps must be >= 1, got {run.steps}")
+    _check(0 <= run.seed < 2**32, f"config: run.seed must lie in 0..{2**32 - 1}, got {run.seed}")
+    device = cfg.prior.device
+    _check(device in ("auto", "cpu", "cuda") or (device.startswith("cuda:") and device[5:].isdigit()),
+           f"config: prior.device must be auto, cpu, cuda or cuda:N, got {device!r}")
     _check(run.snapshot_every >= 0, f"config: run.snapshot_every must be >= 0, got {run.snapshot_every}")
     _check(run.checkpoint_every >= 0, f"config: run.checkpoint_every must be >= 0, got {run.checkpoint_every}")
     _check(cfg.prior.dtype in ("auto", "fp32", "fp16", "bf16"), f"config: prior.dtype must be auto, fp32, fp16 or bf16, got {cfg.prior.dtype!r}")

@@ -18,9 +18,12 @@ class Manifest:
     def append(self, record: dict[str, Any]) -> None:
         line = (json.dumps({**record, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, sort_keys=True) + "\n").encode()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a torn last line: end it, keep ours whole
+                line = b"\n" + line
             os.write(fd, line)
             os.fsync(fd)
         finally:

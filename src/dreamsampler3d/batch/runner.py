@@ -43,9 +43,18 @@ class BatchOptions:
 
 
 def _item_config(opts: BatchOptions, item: Item, out: Path):
-    flags = {**opts.flags, "prompt": item.prompt}
-    flags["run"] = {**opts.flags.get("run", {}), "seed": item.seed, "out": str(out), "progress": False}
-    return build_config(opts.task, opts.config, [*opts.overrides, *item.overrides()], flags)
+    """An item's own options win over the batch's flags (--steps, --model), which win over the config."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        own = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(opts.flags),
+                                                     OmegaConf.from_dotlist(item.overrides())))
+    except OmegaConfBaseException as exc:
+        raise UserError(f"item options: {str(exc).splitlines()[0]}") from None
+    flags = {**own, "prompt": item.prompt}
+    flags["run"] = {**own.get("run", {}), "seed": item.seed, "out": str(out), "progress": False}
+    return build_config(opts.task, opts.config, list(opts.overrides), flags)
 
 
 def _check(opts: BatchOptions) -> list[Item]:

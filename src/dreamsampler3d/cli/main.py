@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from typing import Any
 
 from ..errors import UserError
@@ -64,6 +65,7 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder")
     p.add_argument("--config", help="YAML file merged over the task's defaults")
     p.add_argument("--resume", metavar="CKPT", help="continue a killed run from its checkpoints/last.ckpt")
+    p.add_argument("--overwrite", action="store_true", help="replace a previous run's files in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted config overrides, e.g. sampler.guidance=5")
     return p
@@ -77,6 +79,8 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
     run = {k: getattr(args, k) for k in ("steps", "seed", "out", "resume") if getattr(args, k) is not None}
     if args.no_progress:
         run["progress"] = False
+    if args.overwrite:
+        run["overwrite"] = True
     if run:
         flags["run"] = run
     if getattr(args, "prompt", None):
@@ -174,8 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Our warnings (skipped SVG content, external references) as one line, not Python's two."""
+    if issubclass(category, UserWarning) and "dreamsampler3d" in str(filename):
+        print(f"dreamsampler3d: warning: {message}", file=sys.stderr)
+    else:
+        _python_warning(message, category, filename, lineno, file, line)
+
+
+_python_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    warnings.showwarning = _one_line_warning
     try:
         if argv and argv[0] == "make-tiny-model":
             _tiny_model(argv[1:])

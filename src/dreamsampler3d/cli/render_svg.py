@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 
@@ -41,7 +42,10 @@ def run(args: argparse.Namespace) -> None:
     for w in caught:
         print(f"dreamsampler3d: warning: {w.message}", file=sys.stderr)
     width = args.size
-    height = max(1, round(args.size * scene.height / scene.width))
+    aspect = scene.height / scene.width
+    if not (math.isfinite(aspect) and aspect > 0):
+        raise UserError(f"{args.input}: unusable aspect ratio ({scene.width:g} x {scene.height:g})")
+    height = max(1, round(args.size * aspect))
     with torch.no_grad():
         img = render_scene(scene, width, height, samples=args.samples, backend=args.backend)
     if args.background is not None:

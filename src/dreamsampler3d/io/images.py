@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,20 +15,46 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import UserError
 
 
-def load_image(path: str | os.PathLike) -> Image.Image:
-    """An RGB image, alpha composited on white (icons often have transparent backgrounds)."""
+MAX_IMAGE_PIXELS = 100_000_000  # larger images are refused before they are decoded (a decompression bomb)
+
+
+def load_image(path: str | os.PathLike, notes: list[str] | None = None) -> Image.Image:
+    """An RGB image: alpha composited on white (icons often have transparent backgrounds), 16-bit channels
+    scaled (not clipped) to 8 bits, the first frame of an animation (said in ``notes``)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"image {path}: is a folder, not a file")
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("RGBA", "LA", "P"):
-                img = img.convert("RGBA")
-                background = Image.new("RGBA", img.size, (255, 255, 255, 255))
-                return Image.alpha_composite(background, img).convert("RGB")
-            return img.convert("RGB")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                if getattr(img, "n_frames", 1) > 1 and notes is not None:
+                    notes.append(f"image {path} has {img.n_frames} frames; the first is used")
+                img.load()
+                return _to_rgb(img)
     except FileNotFoundError:
         raise UserError(f"image {path}: no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(f"image {path}: more than {MAX_IMAGE_PIXELS:,} pixels (refused as a possible "
+                        "decompression bomb)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise UserError(f"image {path}: not a readable image ({type(exc).__name__})") from None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):  # 16-bit grey: scale, do not clip at 255
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray((arr / top * 255.0).round().clip(0, 255).astype(np.uint8), "L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        img = Image.fromarray((np.nan_to_num(arr).clip(0, 1) * 255).round().astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "P", "PA") or "transparency" in img.info:
+        img = img.convert("RGBA")
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, img).convert("RGB")
+    return img.convert("RGB")
 
 
 def load_mask(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:

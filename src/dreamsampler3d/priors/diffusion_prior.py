@@ -99,7 +99,10 @@ class DiffusionPrior:
         return self.latent_channels, height // self.vae_scale, width // self.vae_scale
 
     def schedule(self, num_steps: int) -> Schedule:
-        return ddim_schedule(dict(self.pipe.scheduler.config), num_steps)
+        try:
+            return ddim_schedule(dict(self.pipe.scheduler.config), num_steps)
+        except ValueError as exc:
+            raise UserError(f"--steps: {exc}") from None
 
     # ------------------------------------------------------------------------------------------ text
     @torch.no_grad()

@@ -39,6 +39,9 @@ def ddim_schedule(scheduler_config: dict, num_steps: int) -> Schedule:
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
     sched = DDIMScheduler.from_config(scheduler_config)
+    if num_steps > sched.config.num_train_timesteps:
+        raise ValueError(f"{num_steps} steps is more than the model's {sched.config.num_train_timesteps} training "
+                         "timesteps")
     sched.set_timesteps(num_steps)
     ts = sched.timesteps.long()
     ac = sched.alphas_cumprod.float()

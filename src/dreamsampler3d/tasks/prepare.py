@@ -26,6 +26,7 @@ from .text_to_svg import TextToSVGTask
 from .vectorize import VectorizeTask
 
 PRIOR_FREE_TASKS = ("vectorize",)
+VECTORIZE_MAX_SIDE = 512  # larger inputs are scaled down to this (height / width keys set the size yourself)
 
 
 @dataclass
@@ -79,7 +80,8 @@ def read_inputs(task: str, cfg) -> tuple[Image.Image | None, list[str]]:
         return None, []
     if task == "edit-svg":
         return load_svg_input(cfg.svg_file), []
-    return load_image(cfg.image), []
+    notes: list[str] = []
+    return load_image(cfg.image, notes), notes
 
 
 def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[SamplingTask, Inputs, Callable[[torch.Tensor], dict]]:
@@ -94,6 +96,9 @@ def build_task(task: str, cfg, prior, image: Image.Image | None) -> tuple[Sampli
         return TextToSVGTask(prior, cfg, steps, seed, neg), inputs, lambda result: {}
     if task == "vectorize":
         size = (cfg.height or image.size[1], cfg.width or image.size[0])
+        if max(size) > VECTORIZE_MAX_SIDE:  # a photo: vectorise at a working size, not at 6000 x 6000
+            k = VECTORIZE_MAX_SIDE / max(size)
+            size = (max(1, round(size[0] * k)), max(1, round(size[1] * k)))
         inputs.image = to_tensor(_resize(image, size, "image", inputs.notes))
         t = VectorizeTask(prior, inputs.image, cfg, steps, seed)
         return t, inputs, lambda result: {"psnr_db": t.psnr(), "initial_psnr_db": float(t.state["initial_psnr"])}

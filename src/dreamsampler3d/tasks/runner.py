@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -47,7 +48,8 @@ def quiet_libraries() -> None:
 def fingerprint(cfg) -> str:
     """What makes two runs the same run: everything but where they write and whether they resume."""
     text = to_yaml(cfg)
-    keep = [line for line in text.splitlines() if not line.strip().startswith(("out:", "resume:", "progress:", "snapshot_every:", "checkpoint_every:"))]
+    keep = [line for line in text.splitlines() if not line.strip().startswith(
+        ("out:", "resume:", "progress:", "snapshot_every:", "checkpoint_every:", "overwrite:"))]
     return hashlib.sha256("\n".join(keep).encode()).hexdigest()[:16]
 
 
@@ -78,11 +80,14 @@ class _Fingerprint(L.Callback):
 def run_config(task: str, cfg, log=print) -> Path:
     """Execute a validated config; returns the output folder."""
     quiet_libraries()
+    check_out(Path(cfg.run.out), resuming=cfg.run.resume is not None, overwrite=cfg.run.overwrite)
     if task == "restore-svg" and cfg.method in ("two-stage", "trace"):
         from .two_stage import run_two_stage
 
         return run_two_stage(cfg, log)
-    image, _ = read_inputs(task, cfg)
+    image, notes = read_inputs(task, cfg)
+    for note in notes:
+        log(f"note: {note}")
     fp = fingerprint(cfg)
     _check_resume(cfg.run.resume, fp)
     L.seed_everything(cfg.run.seed, verbose=False)
@@ -96,6 +101,34 @@ def run_config(task: str, cfg, log=print) -> Path:
     for note in inputs.notes:
         log(f"note: {note}")
     return execute(task, cfg, module, inputs, task_metrics, fp)
+
+
+# What a run writes into --out: with --overwrite these (and only these) are removed first.
+OUTPUTS = ("result.png", "result.svg", "metrics.json", "config.yaml", "input.png", "sample.png", "optimisation.mp4",
+           "optimisation.gif", "orbit.mp4", "orbit.gif", "mesh.glb", "mesh.obj", "mesh.ply", "snapshots",
+           "checkpoints", "stage1-restore")
+
+
+def check_out(out: Path, resuming: bool, overwrite: bool) -> None:
+    """Before the model loads: --out must be a folder we can create, and not hold another run's files (a
+    failed run would leave its config.yaml beside the old result.png) unless resuming or --overwrite."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    parent = out
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"--out {out}: cannot be created ({parent} is not a writable folder)")
+    ours = [out / name for name in OUTPUTS if (out / name).exists()] if out.is_dir() and not resuming else []
+    if not any(p.name != "stage1-restore" for p in ours):  # a two-stage run's first stage is its own
+        return
+    if not overwrite:
+        raise UserError(f"--out {out}: holds a previous run's files; choose another folder, resume it with "
+                        "--resume, or pass --overwrite")
+    import shutil
+
+    for path in ours:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def make_trainer(device: torch.device, steps: int, callbacks: list[Any], root: Path, progress: bool) -> L.Trainer:

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ...errors import UserError
 from .composite import composite
+from .limits import LIMITS, exceeded
 from .coverage import coverage
 from .flatten import Polylines, flatten, polyline_edges
 from .scene import Scene, Shape, _t
@@ -107,6 +108,9 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
         height = width
     if width < 1 or height < 1:
         raise UserError(f"render size must be positive, got {width}x{height}")
+    if int(width) * int(height) * samples * samples > LIMITS.max_pixels:
+        raise exceeded(f"rendered pixels ({width}x{height}, {samples}x{samples} samples)",
+                       int(width) * int(height) * samples * samples, "max_pixels")
     if samples > 1:
         img = render(lst, width * samples, height * samples, 1, tol, device, dtype)  # [B, sH, sW, 4]
         img = img.view(len(lst), height, samples, width, samples, 4).mean((2, 4))
@@ -116,6 +120,8 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
     dev = torch.device(device)
     H, W = int(height), int(width)
     pts, seg_idx, seg_deg, seg_sub, sub_closed, sub_owner, shapes = _layers(lst, H, W, dev, dtype)
+    if len(seg_idx) > LIMITS.max_segments:
+        raise exceeded("path segments to render", len(seg_idx), "max_segments")
     # Layers: fill then stroke of each shape, in painting order, grouped by scene.
     fill_layer, stroke_layer, paints, opac, evenodd, layer_scene = [], [], [], [], [], []
     for b, sh, sx, sy in shapes:
@@ -139,6 +145,8 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
                     torch.tensor(sub_closed, device=dev), longt(sub_owner), tol)
     fill_l, stroke_l = longt(fill_layer), longt(stroke_layer)
     edge_parts, layer_parts = [], []
+    if int(lines.verts.shape[0]) > LIMITS.max_edges:
+        raise exceeded("edges after flattening curves", int(lines.verts.shape[0]), "max_edges")
     fe, fsub = polyline_edges(lines)
     fl = fill_l[lines.owner[fsub]]
     edge_parts.append(fe[fl >= 0]); layer_parts.append(fl[fl >= 0])

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ...errors import UserError
 from .gradients import GradientDef, _local, read_gradients
+from .limits import LIMITS, check_tree, exceeded
 from .scene import LinearGradient, Paint, Path, RadialGradient, Scene, Shape
 from .svg_export import save_svg  # noqa: F401 - import and export live side by side for callers
 from .viewports import multiply_opacity, rewrite_viewports, serialise
@@ -89,21 +90,34 @@ def _subpaths(segments) -> list[Path]:
         elif isinstance(s, se.CubicBezier):
             pts += [_pt(s.control1), _pt(s.control2), _pt(s.end)]; degs.append(3)
         elif isinstance(s, se.Arc):
+            if _degenerate_arc(s):  # SVG: an arc with a zero radius is a straight line to its end
+                pts.append(_pt(s.end)); degs.append(1)
+                continue
             for c in s.as_cubic_curves():
                 pts += [_pt(c.control1), _pt(c.control2), _pt(c.end)]; degs.append(3)
     flush(False)
     return out
 
 
+def _degenerate_arc(a: se.Arc) -> bool:
+    try:
+        rx, ry = abs(float(a.rx)), abs(float(a.ry))
+    except (TypeError, ValueError):
+        return True
+    return not (rx > 0 and ry > 0 and math.isfinite(rx) and math.isfinite(ry))
+
+
 def _float(v, default: float) -> float:
-    """A number or percentage attribute; the default when absent or unreadable."""
+    """A number or percentage attribute; the default when absent, unreadable or not finite (SVG ignores an
+    invalid value)."""
     if v is None:
         return default
     t = str(v).strip()
     try:
-        return float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
+        x = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
     except ValueError:
         return default
+    return x if math.isfinite(x) else default
 
 
 def _is_similarity(a: np.ndarray) -> bool:
@@ -127,6 +141,8 @@ def _gradient(g: GradientDef, shape_m: np.ndarray, bbox, opacity: float) -> Pain
         x0, y0, x1, y1 = bbox
         T = T @ np.array([[x1 - x0, 0, x0], [0, y1 - y0, y0], [0, 0, 1.0]])
     T = T @ _mat3(g.transform)
+    if not np.isfinite(T).all() or abs(np.linalg.det(T[:2, :2])) < 1e-12:
+        return None  # SVG: a gradient on an empty box or under a singular transform paints nothing
     offsets = torch.tensor([o for o, _ in g.stops], dtype=torch.float32)
     colors = torch.tensor([c for _, c in g.stops], dtype=torch.float32)
     colors[:, 3] *= opacity
@@ -192,73 +208,144 @@ def _plain_size(data: bytes, root: ET.Element) -> bytes:
 def load_svg(source: str | os.PathLike | bytes, current_color: str = "black") -> Scene:
     """Parse an SVG file (path, bytes or text) into a Scene in its viewport units (width x height; the
     viewBox, with preserveAspectRatio, maps into it)."""
+    name = "SVG"
     if isinstance(source, bytes):
         data = source
     elif isinstance(source, (os.PathLike,)) or (isinstance(source, str) and not source.lstrip("\ufeff \t\r\n").startswith("<")):
-        try:
-            data = FsPath(source).read_bytes()
-        except OSError as exc:
-            raise UserError(f"cannot read SVG file {source}: {exc.strerror or exc}") from exc
+        name = f"SVG {source}"
+        data = _read_bounded(FsPath(source), name)
     else:
         data = source.encode("utf-8")
+    data = _gunzip(data, name)
+    if len(data) > LIMITS.max_bytes:
+        raise exceeded(f"{name}: size in bytes", len(data), "max_bytes")
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise UserError(f"malformed SVG (XML error: {exc})") from exc
+        raise UserError(f"{name}: malformed XML ({exc})") from None
     if _local(root.tag) != "svg":
-        raise UserError(f"not an SVG document (root element is <{_local(root.tag)}>)")
+        raise UserError(f"{name}: not an SVG document (root element is <{_local(root.tag)}>)")
+    notes = check_tree(root)
+    try:
+        return _scene(root, data, current_color, notes)
+    except UserError as exc:
+        raise UserError(f"{name}: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{name}: nested too deeply to read") from None
+    except (ArithmeticError, ValueError, TypeError, AttributeError, IndexError, KeyError, np.linalg.LinAlgError) as exc:
+        raise UserError(f"{name}: cannot be read ({_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    """A parser's failure in words a user can act on (not 'list index out of range')."""
+    if isinstance(exc, (ZeroDivisionError, OverflowError, np.linalg.LinAlgError, ArithmeticError)):
+        return "a number in it is degenerate: zero or infinite sizes, radii or transforms"
+    return "a value in it is malformed"
+
+
+def _read_bounded(path: FsPath, name: str) -> bytes:
+    try:
+        if path.is_dir():
+            raise UserError(f"{name}: is a folder, not a file")
+        with open(path, "rb") as f:
+            data = f.read(LIMITS.max_bytes + 1)
+    except OSError as exc:
+        raise UserError(f"cannot read {name}: {exc.strerror or exc}") from None
+    if len(data) > LIMITS.max_bytes:
+        raise exceeded(f"{name}: size in bytes", len(data), "max_bytes")
+    return data
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    """An .svgz is gzip-compressed SVG: read it, bounded, so that a small bomb cannot fill memory."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    import zlib
+
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(data, LIMITS.max_bytes + 1)
+    except zlib.error as exc:
+        raise UserError(f"{name}: damaged gzip data ({exc})") from None
+    if len(out) > LIMITS.max_bytes or d.unconsumed_tail:
+        raise exceeded(f"{name}: size in bytes once decompressed", len(out), "max_bytes")
+    return out
+
+
+def _scene(root: ET.Element, data: bytes, current_color: str, notes: list[str]) -> Scene:
     skipped = _unsupported(root)
+    for note in notes:
+        warnings.warn(note, stacklevel=3)
     if skipped:
-        warnings.warn(f"SVG content not supported, skipped: {', '.join(sorted(skipped))}", stacklevel=2)
+        warnings.warn(f"SVG content not supported, skipped: {', '.join(sorted(skipped))}", stacklevel=3)
     grads = read_gradients(root, current_color)
     if rewrite_viewports(root) | multiply_opacity(root):  # what svgelements mishandles
         data = serialise(root)
     data = _plain_size(data, root)
     try:
         svg = se.SVG.parse(io.BytesIO(data), reify=False, color=current_color)
+    except RecursionError:
+        raise
     except Exception as exc:  # noqa: BLE001 - svgelements has no single error type
-        raise UserError(f"cannot parse SVG: {exc}") from exc
+        raise UserError(f"cannot be parsed ({_reason(exc)})") from None
     w, h = float(svg.width or 0), float(svg.height or 0)  # the viewport; element transforms map into it
     if not (w > 0 and h > 0) or not (math.isfinite(w) and math.isfinite(h)):
-        raise UserError("SVG has no usable size (missing or zero width/height/viewBox)")
+        raise UserError("no usable size (missing, zero or infinite width/height/viewBox)")
     shapes: list[Shape] = []
+    broken = 0
     for e in svg.elements():
         if not isinstance(e, se.Shape):
             continue
-        if str(e.values.get("visibility", "visible")) in ("hidden", "collapse"):
-            continue
-        m = _mat3(e.transform)
         try:
-            segs = list(e.segments(transformed=False))
-        except Exception:  # noqa: BLE001
+            shape = _shape(e, grads)
+        except (ArithmeticError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+                np.linalg.LinAlgError):
+            broken += 1
             continue
-        paths = _subpaths(segs)
-        if not paths:
-            continue
-        mt = torch.tensor(m, dtype=torch.float32)
-        for p in paths:
-            p.points = p.points @ mt[:2, :2].T + mt[:2, 2]
-        fill = _paint(e, "fill", grads, m)
-        stroke = _paint(e, "stroke", grads, m)
-        A = m[:2, :2]
-        if abs(np.linalg.det(A)) < 1e-12:  # scaled to nothing: invisible
-            continue
-        pen = None
-        if _is_similarity(A):
-            sw = float(e.stroke_width or 0.0) * math.sqrt(abs(np.linalg.det(A)))
-        else:  # non-uniform or skewed: the pen is an ellipse, stroke in the element's own space
-            sw = float(e.stroke_width or 0.0)
-            pen = torch.tensor(A, dtype=torch.float32) if stroke is not None else None
-        if stroke is not None and sw <= 0:
-            stroke = None
-        if fill is None and stroke is None:
-            continue
-        opacity = _float(e.values.get("opacity"), 1.0)
-        shapes.append(Shape(paths, fill, stroke, torch.tensor(sw), str(e.values.get("fill-rule", "nonzero")),
-                            torch.tensor(min(max(opacity, 0.0), 1.0)),
-                            str(e.values.get("stroke-linecap", "butt")), str(e.values.get("stroke-linejoin", "miter")),
-                            max(_float(e.values.get("stroke-miterlimit"), 4.0), 1.0), pen))
+        if shape is not None:
+            shapes.append(shape)
+    if broken:
+        warnings.warn(f"{broken} SVG element(s) with degenerate or malformed values skipped", stacklevel=3)
     return Scene(w, h, shapes)
+
+
+def _shape(e: se.Shape, grads: dict[str, GradientDef]) -> Shape | None:
+    """One svgelements shape -> our Shape (None when it draws nothing)."""
+    if str(e.values.get("visibility", "visible")) in ("hidden", "collapse"):
+        return None
+    m = _mat3(e.transform)
+    try:
+        segs = list(e.segments(transformed=False))
+    except Exception:  # noqa: BLE001
+        return None
+    paths = _subpaths(segs)
+    if not paths:
+        return None
+    if not all(torch.isfinite(p.points).all() for p in paths) or not np.isfinite(m).all():
+        raise ValueError("non-finite geometry")
+    mt = torch.tensor(m, dtype=torch.float32)
+    for p in paths:
+        p.points = p.points @ mt[:2, :2].T + mt[:2, 2]
+    fill = _paint(e, "fill", grads, m)
+    stroke = _paint(e, "stroke", grads, m)
+    A = m[:2, :2]
+    if abs(np.linalg.det(A)) < 1e-12:  # scaled to nothing: invisible
+        return None
+    pen = None
+    if _is_similarity(A):
+        sw = float(e.stroke_width or 0.0) * math.sqrt(abs(np.linalg.det(A)))
+    else:  # non-uniform or skewed: the pen is an ellipse, stroke in the element's own space
+        sw = float(e.stroke_width or 0.0)
+        pen = torch.tensor(A, dtype=torch.float32) if stroke is not None else None
+    if stroke is not None and sw <= 0:
+        stroke = None
+    if fill is None and stroke is None:
+        return None
+    opacity = _float(e.values.get("opacity"), 1.0)
+    return Shape(paths, fill, stroke, torch.tensor(sw), str(e.values.get("fill-rule", "nonzero")),
+                 torch.tensor(min(max(opacity, 0.0), 1.0)),
+                 str(e.values.get("stroke-linecap", "butt")), str(e.values.get("stroke-linejoin", "miter")),
+                 max(_float(e.values.get("stroke-miterlimit"), 4.0), 1.0), pen)
 
 
 __all__ = ["load_svg", "save_svg"]

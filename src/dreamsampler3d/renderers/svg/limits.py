@@ -1,0 +1,116 @@
+"""Bounds on what an SVG may ask of us, so that a small hostile file cannot hang the tool or exhaust memory.
+
+Every bound is a plain number in ``LIMITS``; each can be raised for one process with an environment variable
+(``DREAMSAMPLER3D_MAX_PIXELS=...``), and each failure is a one-line ``UserError`` naming the bound."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, fields
+
+from ...errors import UserError
+
+
+@dataclass
+class Limits:
+    max_bytes: int = 32 * 2**20  # an SVG file (after gzip) ...
+    max_depth: int = 256  # ... its element nesting ...
+    max_elements: int = 200_000  # ... and its elements once every <use> is expanded
+    max_use_depth: int = 32  # <use> of <use> of ...
+    max_segments: int = 200_000  # path segments in one render call
+    max_edges: int = 4_000_000  # straight edges after flattening curves (a bound on the rasteriser's memory)
+    max_pixels: int = 2**26  # rendered pixels, supersampling included (8192 x 8192)
+
+    @classmethod
+    def from_environment(cls) -> "Limits":
+        out = cls()
+        for f in fields(cls):
+            raw = os.environ.get(f"DREAMSAMPLER3D_{f.name.upper()}")
+            if raw is not None:
+                try:
+                    setattr(out, f.name, int(raw))
+                except ValueError:
+                    raise UserError(f"DREAMSAMPLER3D_{f.name.upper()} must be an integer, got {raw!r}") from None
+        return out
+
+
+LIMITS = Limits.from_environment()
+
+
+def exceeded(what: str, value: int | float, name: str) -> UserError:
+    env = f"DREAMSAMPLER3D_{name.upper()}"
+    return UserError(f"{what}: {value:g} is over the limit of {getattr(LIMITS, name):g} ({env} raises it)")
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _href(el: ET.Element) -> str | None:
+    for key, value in el.attrib.items():
+        if _local(key) == "href":
+            return value.strip()
+    return None
+
+
+def check_tree(root: ET.Element) -> list[str]:
+    """Depth and <use> expansion of a parsed SVG within the limits (iteratively: no recursion limit to hit).
+    Returns notes for the user (external references that are not followed)."""
+    depth_of = {root: 1}
+    stack = [root]
+    ids: dict[str, ET.Element] = {}
+    order: list[ET.Element] = []
+    while stack:
+        el = stack.pop()
+        order.append(el)
+        d = depth_of.pop(el)
+        if d > LIMITS.max_depth:
+            raise exceeded("SVG nesting depth", d, "max_depth")
+        if "id" in el.attrib:
+            ids.setdefault(el.attrib["id"], el)
+        for child in el:
+            depth_of[child] = d + 1
+            stack.append(child)
+    notes: set[str] = set()
+
+    def edges(el: ET.Element) -> list[ET.Element]:
+        """What el draws: its children, and the element a <use> points at."""
+        out = list(el)
+        if _local(el.tag) == "use":
+            ref = _href(el) or ""
+            if ref.startswith("#") and ref[1:] in ids:
+                out.append(ids[ref[1:]])
+            elif ref and not ref.startswith("#"):
+                notes.add(f"SVG <use> of an external file is not followed: {ref[:80]}")
+        return out
+
+    size: dict[ET.Element, int] = {}  # elements el draws, every <use> expanded
+    use_depth: dict[ET.Element, int] = {}
+    active: set[ET.Element] = set()
+    work: list[tuple[ET.Element, bool]] = [(root, False)]
+    while work:  # iterative post-order over children and <use> references
+        el, done = work.pop()
+        if el in size:
+            continue
+        if not done:
+            if el in active:
+                raise UserError(f"SVG <use> references form a cycle (through <{_local(el.tag)}>)")
+            active.add(el)
+            work.append((el, True))
+            for nxt in edges(el):
+                if nxt in active:
+                    raise UserError(f"SVG <use> references form a cycle (through <{_local(nxt.tag)}>)")
+                if nxt not in size:
+                    work.append((nxt, False))
+            continue
+        active.discard(el)
+        targets = edges(el)
+        total = 1 + sum(size[t] for t in targets)
+        deepest = max([use_depth[t] for t in targets], default=0) + (1 if _local(el.tag) == "use" else 0)
+        if deepest > LIMITS.max_use_depth:
+            raise exceeded("SVG <use> nesting", deepest, "max_use_depth")
+        if total > LIMITS.max_elements:
+            raise exceeded("SVG elements with every <use> expanded", total, "max_elements")
+        size[el], use_depth[el] = total, deepest
+    return sorted(notes)

@@ -1,0 +1,177 @@
+"""Hostile and malformed input: every case either works as SVG / PNG say it should, or stops with one
+'dreamsampler3d: error: ...' line and exit 2, quickly, writing nothing."""
+
+from __future__ import annotations
+
+import gzip
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dreamsampler3d.cli.main import main
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" {size}>{body}</svg>'
+
+
+def _svg(body: str, size: str = 'width="64" height="64"') -> str:
+    return SVG.format(size=size, body=body)
+
+
+def _render(tmp_path, text: str | bytes, name: str = "in.svg", extra=()):
+    src = tmp_path / name
+    src.write_bytes(text if isinstance(text, bytes) else text.encode())
+    out = tmp_path / "out.png"
+    start = time.perf_counter()
+    code = main(["render-svg", str(src), "--size", "64", "--out", str(out), "--background", "white", *extra])
+    return code, out, time.perf_counter() - start
+
+
+def _one_line_error(capsys, code: int, *words: str) -> str:
+    err = capsys.readouterr().err.strip()
+    lines = [ln for ln in err.splitlines() if not ln.startswith("dreamsampler3d: warning")]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("dreamsampler3d: error:"), err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in lines[0].lower(), (w, lines[0])
+    return lines[0]
+
+
+def _fan_out(levels: int) -> str:
+    defs = ['<rect id="a0" width="1" height="1"/>']
+    defs += [f'<g id="a{i}"><use xlink:href="#a{i - 1}"/><use xlink:href="#a{i - 1}"/></g>' for i in range(1, levels)]
+    return _svg(f"<defs>{''.join(defs)}</defs><use xlink:href='#a{levels - 1}'/>")
+
+
+@pytest.mark.parametrize("name, text, words", [
+    ("use-bomb", _fan_out(40), ["use", "limit"]),
+    ("use-cycle", _svg('<g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g>'), ["cycle"]),
+    ("deep", _svg("<g>" * 10000 + '<rect width="1" height="1"/>' + "</g>" * 10000), ["nesting", "limit"]),
+    ("tall", _svg('<rect width="1" height="1"/>', 'width="1" height="1e9"'), ["pixels", "limit"]),
+    ("many-segments", _svg('<path d="M0 0 ' + "L1 1 L0 1 " * 150_001 + 'Z"/>'), ["segments", "limit"]),
+])
+def test_svg_bombs_stop_quickly_with_one_line(tmp_path, capsys, name, text, words):
+    code, out, seconds = _render(tmp_path, text)
+    _one_line_error(capsys, code, *words)
+    assert seconds < 30 and not out.exists()
+
+
+def test_a_1e308_viewbox_is_no_crash(tmp_path, capsys):
+    """Geometry that overflows floats is skipped with a one-line warning (it used to raise OverflowError)."""
+    code, out, _ = _render(tmp_path, _svg('<rect width="1e308" height="5e307" fill="#000000"/>',
+                                          'viewBox="0 0 1e308 1e308"'))
+    err = capsys.readouterr().err
+    assert code == 0 and out.exists() and "Traceback" not in err and "skipped" in err
+
+
+def test_render_size_is_bounded(tmp_path, capsys):
+    code, out, _ = _render(tmp_path, _svg('<rect width="10" height="10"/>'), extra=["--samples", "16"])
+    code = main(["render-svg", str(tmp_path / "in.svg"), "--size", "16384", "--out", str(out)])
+    _one_line_error(capsys, code, "pixels")
+
+
+@pytest.mark.parametrize("body", [
+    # objectBoundingBox gradient on a zero-height line; singular gradientTransform
+    '<defs><linearGradient id="g"><stop offset="0" stop-color="red"/><stop offset="1" stop-color="blue"/>'
+    '</linearGradient></defs><path d="M5 5 L60 5" stroke="url(#g)" fill="url(#g)"/><rect width="9" height="9"/>',
+    '<defs><linearGradient id="g" gradientTransform="matrix(0 0 0 0 0 0)"><stop offset="0" stop-color="red"/>'
+    '</linearGradient></defs><rect width="30" height="30" fill="url(#g)"/><rect width="9" height="9"/>',
+    '<foo:rect xmlns:foo="http://example.com/foo" width="9" height="9"/><rect width="9" height="9"/>',
+    '<path d="M10 10 A NaN 5 0 0 1 40 40 Z" fill="red"/><rect width="9" height="9"/>',
+    '<path d="M1e-320 1e-320 L2e-320 5 L5 5 Z"/><rect width="9" height="9"/>',
+])
+def test_awkward_svgs_render_or_fail_in_one_line(tmp_path, capsys, body):
+    code, out, _ = _render(tmp_path, _svg(body))
+    if code != 0:
+        _one_line_error(capsys, code)
+    else:
+        assert np.asarray(Image.open(out))[:9, :9].mean() < 128  # the plain black square is drawn
+
+
+def test_svgz_is_read(tmp_path):
+    code, out, _ = _render(tmp_path, gzip.compress(_svg('<rect width="64" height="32" fill="#ff0000"/>').encode()),
+                           name="in.svgz")
+    assert code == 0 and tuple(np.asarray(Image.open(out).convert("RGB"))[5, 5]) == (255, 0, 0)
+
+
+def test_zero_radius_arc_is_a_line_and_nan_opacity_is_ignored(tmp_path):
+    """SVG: an arc with rx = 0 is a straight line (the path still draws); an invalid opacity is ignored."""
+    from dreamsampler3d.metrics.svg_quality import render_svg  # cairosvg, over white
+
+    text = _svg('<path d="M4 4 L60 4 A 0 5 0 0 1 60 60 L4 60 Z" fill="#0000ff" opacity="NaN"/>')
+    code, out, _ = _render(tmp_path, text)
+    ours = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    ref = render_svg(_svg('<path d="M4 4 L60 4 L60 60 L4 60 Z" fill="#0000ff"/>'), 64).astype(int)
+    assert code == 0 and np.abs(ours - ref).max() <= 2
+
+
+def test_images_16_bit_scaled_and_bombs_refused(tmp_path):
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.io import images
+
+    grey = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)
+    Image.fromarray(grey).save(tmp_path / "g16.png")
+    rgb = np.asarray(images.load_image(tmp_path / "g16.png"))
+    assert abs(int(rgb[32, 32, 0]) - round(float(grey[32, 32]) / 257)) <= 1 and (rgb == 255).mean() < 0.01
+    Image.new("L", (200, 200)).save(tmp_path / "big.png")
+    old = images.MAX_IMAGE_PIXELS
+    images.MAX_IMAGE_PIXELS = 10_000
+    try:
+        with pytest.raises(UserError, match="decompression bomb"):
+            images.load_image(tmp_path / "big.png")
+    finally:
+        images.MAX_IMAGE_PIXELS = old
+
+
+def test_single_colour_image_is_a_clear_error(tmp_path, capsys):
+    Image.new("RGB", (32, 32), "white").save(tmp_path / "flat.png")
+    code = main(["vectorize", "--image", str(tmp_path / "flat.png"), "--out", str(tmp_path / "o"), "--no-progress"])
+    _one_line_error(capsys, code, "single flat colour")
+    assert not (tmp_path / "o").exists()
+
+
+def _yaml(tmp_path, text: str):
+    p = tmp_path / f"c{abs(hash(text))}.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--seed", "-1"], ["seed"]),
+    (["--seed", str(2**32)], ["seed"]),
+    (["--steps", "5000"], ["steps", "training"]),
+    (["prior.device=tpu"], ["prior.device"]),
+    (["--config", "LIST"], ["mapping"]),
+    (["--config", "ALIAS"], ["alias"]),
+    (["--config", "TAG"], ["tag"]),
+    (["--config", "FOLDER"], ["folder"]),
+    (["--out", "FILE"], ["not a folder"]),
+    (["--out", "UNDER_FILE"], ["cannot be created"]),
+])
+def test_bad_command_lines_fail_in_one_line_writing_nothing(tiny_folders, tmp_path, capsys, extra, words):
+    (tmp_path / "file").write_text("x")
+    subst = {"LIST": _yaml(tmp_path, "- a\n- b\n"),
+             "ALIAS": _yaml(tmp_path, "a: &a [1, 2]\nb: [*a, *a]\n"),
+             "TAG": _yaml(tmp_path, "run: !!python/object/apply:os.system ['touch pwned']\n"),
+             "FOLDER": str(tmp_path), "FILE": str(tmp_path / "file"), "UNDER_FILE": str(tmp_path / "file" / "o")}
+    extra = [subst.get(e, e) for e in extra]
+    out = [] if "--out" in extra else ["--out", str(tmp_path / "o")]
+    code = main(["generate", "--model", tiny_folders["sd1"], "--prompt", "x", *out, "--no-progress", *extra])
+    _one_line_error(capsys, code, *words)
+    assert not (tmp_path / "o").exists() and not (tmp_path / "pwned").exists()
+
+
+def test_a_previous_runs_folder_is_not_mixed_with_a_new_run(tiny_folders, tmp_path, capsys):
+    out = tmp_path / "o"
+    args = ["generate", "--model", tiny_folders["sd1"], "--prompt", "x", "--steps", "2", "--out", str(out),
+            "--no-progress"]
+    assert main(args) == 0
+    first = (out / "result.png").read_bytes()
+    _one_line_error(capsys, main(args + ["--seed", "5"]), "previous run")
+    assert (out / "result.png").read_bytes() == first  # untouched
+    assert main(args + ["--seed", "5", "--overwrite"]) == 0
+    assert (out / "result.png").read_bytes() != first
+    code = main(args + ["--overwrite", "sampler.guidance=nan"])  # fails after nothing was removed ...
+    _one_line_error(capsys, code, "guidance")
+    assert (out / "result.png").exists()
