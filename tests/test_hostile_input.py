@@ -175,3 +175,20 @@ def test_a_previous_runs_folder_is_not_mixed_with_a_new_run(tiny_folders, tmp_pa
     code = main(args + ["--overwrite", "sampler.guidance=nan"])  # fails after nothing was removed ...
     _one_line_error(capsys, code, "guidance")
     assert (out / "result.png").exists()
+
+
+def test_undrawn_pixels_have_exactly_zero_alpha():
+    """The prefix sums' rounding used to leave alpha ~1e-8 where no shape is; straight colours (premultiplied /
+    alpha) then exceeded 1 and loss gradients on straight RGBA blew up there."""
+    import torch
+
+    from dreamsampler3d.renderers.svg import Path, Scene, Shape, render, to_straight
+
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        fills = torch.rand(6, 4, generator=g) * 0.5 + 0.5  # alpha >= 0.5: real ink has alpha >= 5e-7
+        shapes = [Shape([Path(torch.rand(9, 2, generator=g) * 64, [3, 3, 3], closed=True)], fill=f) for f in fills]
+        img = render(Scene(64, 64, shapes), 64, 64)
+        alpha = img[..., 3]
+        assert not ((alpha > 0) & (alpha < 4e-7)).any()
+        assert to_straight(img)[..., :3].max() <= 1.0 + 1e-5

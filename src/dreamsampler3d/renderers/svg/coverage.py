@@ -72,13 +72,13 @@ def _expand(counts: Tensor) -> tuple[Tensor, Tensor]:
 
 def apply_fill_rule(area: Tensor, evenodd: Tensor) -> Tensor:
     """Winding area -> coverage. nonzero: min(|a|, 1); evenodd: triangle wave of |a| with period 2.
-    evenodd broadcasts against area."""
+    evenodd broadcasts against area. Below 1e-6 is the prefix sums' rounding, not ink: exactly 0, so that
+    undrawn pixels have alpha 0 (straight colour = premultiplied / alpha stays sane)."""
     a = area.abs()
-    nz = a.clamp(max=1)
-    if not bool(evenodd.any()):
-        return nz
-    eo = 1 - (1 - torch.remainder(a, 2)).abs()
-    return torch.where(evenodd, eo, nz)
+    cov = a.clamp(max=1)
+    if bool(evenodd.any()):
+        cov = torch.where(evenodd, 1 - (1 - torch.remainder(a, 2)).abs(), cov)
+    return cov.masked_fill(cov < 1e-6, 0.0)
 
 
 def coverage(edges: Tensor, edge_layer: Tensor, evenodd: Tensor, height: int, width: int,
