@@ -1,6 +1,6 @@
 """Quality of the embedded icon prior: sample prompts with plain DDIM + CFG, judge automatically.
 
-    python benchmarks/prior_quality.py [--model assets/icon-prior] [--update-card]
+    python benchmarks/prior_quality.py [--model src/dreamsampler3d/assets/icon-prior] [--update-card]
 
 Prompts come from the scene generator (same wording as training). Each sample is judged by
 dreamsampler3d.data.judge, which is first run on ground-truth renders of the same prompts.
@@ -90,7 +90,7 @@ def save_grid(images: list[np.ndarray], path: Path, cols: int = 20) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=str(ROOT / "assets" / "icon-prior"))
+    p.add_argument("--model", default=str(ROOT / "src" / "dreamsampler3d" / "assets" / "icon-prior"))
     p.add_argument("--n-single", type=int, default=100)
     p.add_argument("--n-position", type=int, default=54)
     p.add_argument("--n-two", type=int, default=60)

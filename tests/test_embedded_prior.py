@@ -14,7 +14,7 @@ from dreamsampler3d.priors.embedded import embedded_prior_path
 @pytest.fixture(scope="module")
 def prior_path():
     path = embedded_prior_path()
-    assert path is not None, "assets/icon-prior is missing"
+    assert path is not None, "src/dreamsampler3d/assets/icon-prior is missing"
     return path
 
 

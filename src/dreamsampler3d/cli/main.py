@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("render-svg", help="rasterise an SVG file with our renderer (see: dreamsampler3d render-svg --help)", add_help=False)
     sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
-    sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in assets/icon-prior)", add_help=False)
+    sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in src/dreamsampler3d/assets/icon-prior)", add_help=False)
     return parser
 
 

@@ -11,12 +11,11 @@ _NAME = "icon-prior"
 
 
 def embedded_prior_path() -> Path | None:
-    """Inside the installed package (wheel) or at the repository root (editable install)."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parents[1] / "assets" / _NAME, here.parents[3] / "assets" / _NAME):
-        if (candidate / "model_index.json").is_file():
-            return candidate
-    return None
+    """The prior ships inside the package (package data), so a wheel and an editable install find it alike."""
+    from importlib import resources
+
+    candidate = Path(str(resources.files("dreamsampler3d") / "assets" / _NAME))
+    return candidate if (candidate / "model_index.json").is_file() else None
 
 
 def resolve_model(model: str) -> str:
@@ -25,7 +24,7 @@ def resolve_model(model: str) -> str:
         return model
     path = embedded_prior_path()
     if path is None:
-        raise UserError("the embedded prior is not installed in this checkout; pass --model FOLDER_OR_HUB_ID")
+        raise UserError("the embedded prior is missing from this installation; pass --model FOLDER_OR_HUB_ID")
     return str(path)
 
 

@@ -63,7 +63,7 @@ frozen latents: {dec.get('steps')} steps in {dec.get('minutes', 0):.1f} min, hel
 {dec.get('psnr_db', 0):.1f} dB (object pixels weighted 10x in both). Text encoder and UNet
 jointly: {info.get('unet_steps')} steps of batch {info.get('batch')} in {info.get('unet_minutes', 0):.1f}
 min, AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 loss weighting, EMA 0.999.
-Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior
+Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out src/dreamsampler3d/assets/icon-prior
 --seed {info.get('seed')} --n-images {info.get('n_images')}{command}` (or `dreamsampler3d train-prior ...`; add
 `--resume` after an interruption). Phases are time-budgeted, so step counts depend on the machine;
 the seed fixes the data, the initialisation and the batch order (bit-exact only on the same device

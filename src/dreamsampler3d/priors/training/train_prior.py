@@ -5,7 +5,7 @@ latent cache (sets the VAE scaling_factor to 1/std) -> decoder fine-tune -> text
 UNet with min-SNR weighting, EMA and caption dropout -> StableDiffusionPipeline folder with a
 model card. Runs on a CPU (defaults) or a GPU (`--device cuda`, larger batches).
 
-    python -m dreamsampler3d.priors.training.train_prior --out assets/icon-prior [--resume]
+    python -m dreamsampler3d.priors.training.train_prior --out outputs/icon-prior [--resume]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ HOLDOUT = 512  # last images of the cache, only for the VAE PSNR
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train-prior", description=__doc__.splitlines()[0])
-    p.add_argument("--out", default="assets/icon-prior", help="diffusers folder to write")
+    p.add_argument("--out", default="outputs/icon-prior", help="diffusers folder to write (the shipped prior is src/dreamsampler3d/assets/icon-prior)")
     p.add_argument("--work", default=None, help="cache/checkpoint folder (default /tmp/...)")
     p.add_argument("--minutes", type=float, default=70.0, help="UNet training time budget")
     p.add_argument("--vae-minutes", type=float, default=10.0, help="VAE training time budget")
