@@ -1,6 +1,6 @@
 """CLIP-compatible byte-level BPE tokenizer for the icon caption vocabulary.
 
-DESIGN 5 trap: a word-level vocab.json with a header-only merges.txt makes CLIPTokenizer split
+A tokenizer trap (docs/prior.md): a word-level vocab.json with a header-only merges.txt makes CLIPTokenizer split
 every word into characters. Here each caption word gets its own merge chain, learnt by a tiny
 deterministic BPE run over the word list, so every vocabulary word encodes to one token;
 the 256 byte-level characters (plain and with "</w>") are in the vocab too, so any other

@@ -1,4 +1,4 @@
-"""DreamSampler: reverse diffusion as a sequence of regularised latent optimisations (DESIGN section 2).
+"""DreamSampler: reverse diffusion as a sequence of regularised latent optimisations (docs/dreamsampler.md).
 
 Each step: one batched UNet call (null + conditions), the denoised estimates, a closed-form distillation
 target, optional regularisers supplied by the task, then renoising. The caller owns the loop (a Lightning

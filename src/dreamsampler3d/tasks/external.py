@@ -1,4 +1,4 @@
-"""One DreamSampler step with an external generator g(theta) (DESIGN section 2, "External generators"):
+"""One DreamSampler step with an external generator g(theta) (docs/dreamsampler.md, "External generators"):
 propose the closed-form target, fit theta to it with a few optimiser steps, and renoise what g achieved."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """SVG restoration: the inverse problem and the vectorisation solved at once. The SVG's render must explain
 the measurement through the degradation (rho ||y - A g(theta)||^2) while DreamSampler pulls its encoding
 towards the prior (SDEdit-style start from the noised initial render); each step's latent target is first made
-data-consistent by CG in pixel space, as in the raster restoration (DESIGN 2)."""
+data-consistent by CG in pixel space, as in the raster restoration (docs/dreamsampler.md)."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ class RestoreSVGTask(SVGTask):
         return loss.detach()
 
     def consistent(self, p: Proposal) -> Tensor:
-        """z_b = a E(x_cg) + (1 - a) z0: the step's target pulled onto the measurements (DESIGN 2)."""
+        """z_b = a E(x_cg) + (1 - a) z0: the step's target pulled onto the measurements (docs/dreamsampler.md)."""
         o = self.options
         return data_consistent_latent(self.prior, self.op, self.y.to(p.target.device), p.target, p.alpha, o.mu,
                                       o.cg_iters)[0]

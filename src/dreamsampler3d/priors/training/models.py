@@ -1,4 +1,4 @@
-"""Stock diffusers/transformers model configs of the embedded icon prior (DESIGN 5).
+"""Stock diffusers/transformers model configs of the embedded icon prior (docs/prior.md).
 
 Sizes were picked by timing one training step on one CPU thread: the UNet has cross-attention
 at every resolution (16, 8, 4) because position words stayed at chance without it at 16x16.

@@ -1,4 +1,4 @@
-"""Train the embedded flat-icon prior (DESIGN 5) and save it in diffusers layout.
+"""Train the embedded flat-icon prior (docs/prior.md) and save it in diffusers layout.
 
 Phases, each resumable from files in --work: synthetic data cache -> AutoencoderKL ->
 latent cache (sets the VAE scaling_factor to 1/std) -> decoder fine-tune -> text encoder +
