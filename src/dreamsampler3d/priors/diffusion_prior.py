@@ -10,7 +10,8 @@ from torch import Tensor
 
 from ..errors import UserError
 from ..sampler.ddim import v_to_eps
-from ..sampler.schedule import Schedule, ddim_schedule
+from ..sampler.schedule import Schedule
+from .schedules import ddim_schedule
 from .conditioning import TextCondition, stack_conditions
 from .loading import load_pipeline
 

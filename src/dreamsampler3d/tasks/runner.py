@@ -84,7 +84,7 @@ def run_config(task: str, cfg, log=print) -> Path:
     if task == "restore-svg" and cfg.method in ("two-stage", "trace"):
         from .two_stage import run_two_stage
 
-        return run_two_stage(cfg, log)
+        return run_two_stage(cfg, run_config, log)
     image, notes = read_inputs(task, cfg)
     for note in notes:
         log(f"note: {note}")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable
 
 
-def run_two_stage(cfg, log=print) -> Path:
+def run_two_stage(cfg, run_config: Callable, log=print) -> Path:
+    """``run_config`` runs one stage (the runner's, passed in so that this module does not import it back)."""
     from ..config import build_config
-    from .runner import run_config
 
     out = Path(cfg.run.out)
     first = max(1, cfg.run.steps // 2)
