@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import UserError
+from .files import atomic_file
 
 
 MAX_IMAGE_PIXELS = 100_000_000  # larger images are refused before they are decoded (a decompression bomb)
@@ -83,27 +83,13 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
-def _atomic_write(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_png(path: str | os.PathLike, image: torch.Tensor | np.ndarray) -> Path:
     arr = image if isinstance(image, np.ndarray) else to_uint8(image)
-    return _atomic_write(Path(path), lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))
+    return atomic_file(Path(path), lambda tmp: Image.fromarray(arr).save(tmp, format="PNG"))
 
 
 def save_text(path: str | os.PathLike, text: str) -> Path:
-    return _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text))
+    return atomic_file(Path(path), lambda tmp: Path(tmp).write_text(text))
 
 
 def save_json(path: str | os.PathLike, data: dict) -> Path:

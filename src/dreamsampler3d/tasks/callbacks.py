@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback, ProgressBar
 from tqdm.auto import tqdm
 
+from ..io.files import atomic_file
 from ..io.images import save_png
 
 
@@ -68,7 +68,4 @@ class AtomicCheckpoint(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module) -> None:
         step = trainer.current_epoch + 1
         if self.every > 0 and step % self.every == 0 and step < trainer.max_epochs:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / ".last.ckpt.tmp"
-            trainer.save_checkpoint(tmp)
-            os.replace(tmp, self.last)
+            atomic_file(self.last, trainer.save_checkpoint)

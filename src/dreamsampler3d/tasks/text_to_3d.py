@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
+from ..io.files import atomic_file
 from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, view_word
 from ..sampler.ddim import noise_to
 from ..sampler.distillation import SDS, Prompts
@@ -184,10 +185,7 @@ class TextTo3DTask(SamplingTask):
         except ValueError as exc:
             return {**files, "mesh_error": str(exc)}
         for fmt in self.options.mesh_formats:
-            path = out / f"mesh.{fmt}"
-            tmp = out / f".mesh.tmp.{fmt}"
-            mesh.export(tmp, file_type=fmt)
-            tmp.replace(path)
+            path = atomic_file(out / f"mesh.{fmt}", lambda tmp, fmt=fmt: mesh.export(tmp, file_type=fmt))
             files[f"mesh_{fmt}"] = path.name
         files["mesh_vertices"] = int(len(mesh.vertices))
         return files

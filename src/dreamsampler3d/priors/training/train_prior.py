@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from ...data.icons import render_scene, scene_from_seed
 from ...data.vocab import MAX_LENGTH, load_tokenizer, save_tokenizer
+from ...io.files import atomic_file, atomic_folder
 from .models import (build_scheduler, build_text_encoder, build_unet, build_vae, n_params)
 
 HOLDOUT = 512  # last images of the cache, only for the VAE PSNR
@@ -101,10 +102,11 @@ def make_data(work: Path, n: int, seed: int, workers: int = 1) -> tuple[torch.Te
     if pool:
         pool.close()
     bar.close()
-    tmp = path.with_suffix(".tmp")
-    with lzma.open(tmp, "wb") as f:
-        pickle.dump({"images": images, "captions": captions}, f, protocol=4)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with lzma.open(tmp, "wb") as f:
+            pickle.dump({"images": images, "captions": captions}, f, protocol=4)
+
+    atomic_file(path, write)
     return torch.from_numpy(images), captions
 
 
@@ -320,11 +322,9 @@ def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
     marks = {"ckpt": time.time(), "export": time.time(), "elapsed": elapsed}
 
     def save(step: int) -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"modules": modules.state_dict(), "ema": ema.model.state_dict(),
-                    "opt": opt.state_dict(), "gen": g.get_state(), "step": step,
-                    "elapsed": marks["elapsed"]}, tmp)
-        os.replace(tmp, ckpt)
+        state = {"modules": modules.state_dict(), "ema": ema.model.state_dict(), "opt": opt.state_dict(),
+                 "gen": g.get_state(), "step": step, "elapsed": marks["elapsed"]}
+        atomic_file(ckpt, lambda tmp: torch.save(state, tmp))
 
     def loss_fn() -> torch.Tensor:
         idx = torch.randint(0, train_n, (args.batch,), generator=g, device=device)
@@ -370,16 +370,16 @@ def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict) -> None:
         vae=copy.deepcopy(vae).cpu(), text_encoder=te, tokenizer=load_tokenizer(tok_dir), unet=unet,
         scheduler=build_scheduler(), safety_checker=None, feature_extractor=None,
         requires_safety_checker=False)
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    pipe.save_pretrained(tmp, safe_serialization=True)
-    for name in ("vocab.json", "merges.txt"):  # for slow CLIPTokenizer / transformers 4.x
-        shutil.copy(tok_dir / name, tmp / "tokenizer" / name)
     info = dict(info, unet_params=n_params(unet), text_params=n_params(te), vae_params=n_params(vae))
-    (tmp / "training_info.json").write_text(json.dumps(info, indent=1))
-    write_card(tmp, info)
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
+
+    def write(tmp: Path) -> None:
+        pipe.save_pretrained(tmp, safe_serialization=True)
+        for name in ("vocab.json", "merges.txt"):  # for slow CLIPTokenizer / transformers 4.x
+            shutil.copy(tok_dir / name, tmp / "tokenizer" / name)
+        (tmp / "training_info.json").write_text(json.dumps(info, indent=1))
+        write_card(tmp, info)
+
+    atomic_folder(out, write)
     print(f"exported {out} at UNet step {info.get('unet_steps')}", flush=True)
 
 
