@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from typing import Any
+
+# OpenMP threads that spin while they wait stall every call when the machine is busy with anything else (a render
+# took 60x longer with two spinning threads beside another process); passive waiting costs little when idle.
+# Set before torch is first imported (benchmarks/render_under_load.py measures both).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ..errors import UserError
 
