@@ -71,6 +71,10 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
     resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-1000:]
     assert (killed / "result.png").read_bytes() == (full / "result.png").read_bytes()
+    import json
+
+    metrics = json.loads((killed / "metrics.json").read_text())  # a resume, not a rerun from step 0
+    assert metrics["resumed_at_step"] >= steps // 2 and metrics["steps_run"] == steps - metrics["resumed_at_step"]
     if task == "text-to-3d":
         assert (killed / "mesh.ply").read_bytes() == (full / "mesh.ply").read_bytes()
 

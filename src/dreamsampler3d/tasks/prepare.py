@@ -154,7 +154,8 @@ def _build_restore(cfg, prior, image: Image.Image, inputs: Inputs):
     op, y, observed = _measurement(cfg, size, image, inputs)
     regions = (1.0 - observed) if observed is not None else torch.ones(1, 1, *size)
     t = InverseProblemTask(prior, op, y, size, regions, InverseOptions(list(cfg.prompts), cfg.sampler), steps, seed, neg)
-    return t, inputs, lambda result: {"measurement_psnr_db": t.measurement_psnr(result)}
+    return t, inputs, lambda result: {"measurement_psnr_db": t.measurement_psnr(result),
+                                      "measurement_psnr_decoded_db": t.measurement_psnr(t.decoded())}
 
 
 def _build_restore_svg(cfg, prior, image: Image.Image, inputs: Inputs):
