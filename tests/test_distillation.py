@@ -62,3 +62,24 @@ def test_sds_gradient_is_weighted_noise_residual(sd1_prior):
     with torch.no_grad():
         eps = prior.eps(math.sqrt(a) * z + math.sqrt(1 - a) * noise, t, [cond])[0]
     assert (grad - (1 - a) * (eps - noise)).abs().max() < 1e-5
+
+
+def test_every_rule_is_fitted_with_one_loss_convention(sd1_prior):
+    """fit_loss's gradient is the rule's own gradient over the latent's size, for SDS, DDS and PDS alike (and
+    DreamSampler's closed-form pull): generator regularisers then weigh the same against every method."""
+    from dreamsampler3d.sampler.distillation import fit_loss
+
+    prior = sd1_prior
+    schedule = prior.schedule(10)
+    null, cond = prior.encode_text(""), prior.encode_text("a red star")
+    z0 = torch.randn(1, *prior.latent_shape(32, 32), generator=torch.Generator().manual_seed(0))
+    rules = [SDS(prior, schedule, Prompts(null, cond), 7.5, generator=torch.Generator().manual_seed(1)),
+             DDS(prior, schedule, Prompts(null, cond, null), z0 + 0.1, 7.5, generator=torch.Generator().manual_seed(1)),
+             PDS(prior, schedule, Prompts(null, cond, null), z0 + 0.1, 7.5, generator=torch.Generator().manual_seed(1))]
+    for rule in rules:
+        state = rule.generator.get_state()
+        expected = rule.gradient(z0)
+        rule.generator.set_state(state)
+        z = z0.clone().requires_grad_(True)
+        fit_loss(z, rule.target(z)).backward()
+        assert torch.allclose(z.grad, expected / z.numel(), atol=1e-6, rtol=1e-4), type(rule).__name__

@@ -20,6 +20,13 @@ from .protocols import Denoiser
 from .schedule import Schedule
 
 
+def fit_loss(z: Tensor, target: Tensor) -> Tensor:
+    """The one loss every method fits a generator with: 0.5 mean ||z - sg[target]||^2. Its gradient in z is
+    (z - target) / numel: DreamSampler's proximal pull and SDS / DDS / PDS's rule gradient alike, so that
+    generator regularisers weigh the same against every method."""
+    return 0.5 * (z - target.detach()).pow(2).mean()
+
+
 def cfg(eps_null: Tensor, eps_cond: Tensor, scale: float) -> Tensor:
     """Classifier-free guidance: eps_null + scale (eps_cond - eps_null)."""
     return eps_null + scale * (eps_cond - eps_null)

@@ -21,7 +21,7 @@ from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_from_scene import generator_from_scene
 from ..generators.svg_init import generator_from_image
 from ..renderers.svg import Scene, Shape, render
-from ..sampler.distillation import DDS, PDS, Prompts
+from ..sampler.distillation import DDS, PDS, Prompts, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
 from .external import external_step
@@ -188,7 +188,7 @@ class EditSVGTask(SVGTask):
                                  tuple(o.baseline_t_range), self.generator)
             for _ in range(o.inner_steps):
                 z = self.latents()
-                loss = 0.5 * (z - self.rule.target(z)).pow(2).sum()
+                loss = fit_loss(z, self.rule.target(z))
                 self.optimiser_step(loss)
             loss = loss.detach()
         self.record_frame(i)

@@ -17,6 +17,7 @@ from ..generators.svg_init import generator_from_image
 from ..io.images import psnr, to_uint8
 from ..sampler.consistency import data_consistent_latent
 from ..sampler.ddim import noise_to
+from ..sampler.distillation import fit_loss
 from ..sampler.dreamsampler import DreamSampler, Proposal, SamplerConfig
 from ..sampler.operators import LinearOperator, Mask
 from .external import external_step
@@ -85,7 +86,7 @@ class RestoreSVGTask(SVGTask):
     def fit(self, target: Tensor) -> Tensor:
         for _ in range(self.options.inner_steps):
             image = self.image()
-            loss = 0.5 * (self.prior.encode(image) - target).pow(2).mean() + self.options.rho * self.data_term(image)
+            loss = fit_loss(self.prior.encode(image), target) + self.options.rho * self.data_term(image)
             self.optimiser_step(loss)
         return loss.detach()
 

@@ -17,6 +17,7 @@ from ..generators.svg_cleanup import CleanupConfig, clean_scene
 from ..io.images import save_text
 from ..io.video import save_video
 from ..renderers.svg import Scene
+from ..sampler.distillation import fit_loss
 from .base import SamplingTask
 
 
@@ -92,7 +93,7 @@ class SVGTask(SamplingTask):
                 picture = (self.prior.decode(target) + 1) / 2  # [1, 3, H, W] in [0, 1]
         for _ in range(steps):
             image = self.svg.render()  # [1, 3, H, W] in [0, 1]
-            loss = 0.5 * (self.prior.encode(image * 2 - 1) - target).pow(2).mean()
+            loss = fit_loss(self.prior.encode(image * 2 - 1), target)
             if picture is not None:
                 loss = loss + pixel_weight * 0.5 * (image - picture).pow(2).mean()
             self.optimiser_step(loss)

@@ -16,7 +16,7 @@ from ..io.video import save_video
 from ..io.files import atomic_file
 from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, view_word
 from ..sampler.ddim import noise_to
-from ..sampler.distillation import SDS, Prompts
+from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .base import SamplingTask
 from .external import external_step
@@ -117,7 +117,7 @@ class TextTo3DTask(SamplingTask):
                 pick = torch.randperm(o.views, generator=self.generator)[: o.views_per_step]
                 sub = Cameras(cams.elevation[pick], cams.azimuth[pick], cams.fov[pick], cams.distance[pick])
                 latents, out = self.render_latents(sub, self.shading(), jitter=True)
-                loss = 0.5 * (latents - target[pick.to(target.device)]).pow(2).mean() + self.regularisers(out)
+                loss = fit_loss(latents, target[pick.to(target.device)]) + self.regularisers(out)
                 self.optimiser_step(loss)
             return loss.detach()
 
@@ -139,7 +139,7 @@ class TextTo3DTask(SamplingTask):
             target = self.sampler.propose(z_t, i, conds).target
         for _ in range(o.inner_steps):
             latents, out = self.render_latents(cams, self.shading(), jitter=True)
-            loss = 0.5 * (latents - target).pow(2).mean() + self.regularisers(out)
+            loss = fit_loss(latents, target) + self.regularisers(out)
             self.optimiser_step(loss)
         return {"loss": float(loss.detach())}
 
@@ -150,7 +150,7 @@ class TextTo3DTask(SamplingTask):
             latents, out = self.render_latents(cams, self.shading(), jitter=True)
             conds = [self.prompt_for(float(a)) for a in cams.azimuth]
             grad = torch.cat([self._sds_rule(c).gradient(latents[k:k + 1]) for k, c in enumerate(conds)])
-            loss = 0.5 * (latents - (latents - grad).detach()).pow(2).sum() / latents.shape[0] + self.regularisers(out)
+            loss = fit_loss(latents, latents - grad) + self.regularisers(out)
             self.optimiser_step(loss)
         return {"loss": float(loss.detach())}
 

@@ -19,7 +19,7 @@ from ..errors import UserError
 from ..generators.svg_init import generator_from_image
 from ..io.images import to_uint8
 from ..renderers.svg import Scene
-from ..sampler.distillation import SDS, Prompts
+from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .external import external_step
 from .svg_base import SVGTask
@@ -100,7 +100,7 @@ class TextToSVGTask(SVGTask):
                 self.start_from(self.state["z0"])
             for _ in range(self.options.inner_steps):
                 z = self.latents()
-                loss = 0.5 * (z - self.sds.target(z)).pow(2).sum()
+                loss = fit_loss(z, self.sds.target(z))
                 self.optimiser_step(loss)
             loss = loss.detach()
         else:
