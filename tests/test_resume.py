@@ -47,6 +47,23 @@ def _kill_half_way(cmd: list[str], out: Path, steps: int) -> None:
     assert not (out / "result.png").exists()
 
 
+def _run_killed_and_resumed(args: list[str], tmp_path: Path, steps: int) -> tuple[Path, Path]:
+    """An uninterrupted run and a run killed half-way then resumed; checks that the second one did resume
+    (started at a late step, ran only the rest). Returns their output folders."""
+    import json
+
+    full = tmp_path / "full"
+    subprocess.run(_cmd(args, full), env=_env(), check=True, stdout=subprocess.DEVNULL)
+    killed = tmp_path / "killed"
+    _kill_half_way(_cmd(args, killed), killed, steps)
+    ckpt = killed / "checkpoints" / "last.ckpt"
+    resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-1000:]
+    metrics = json.loads((killed / "metrics.json").read_text())  # a resume, not a rerun from step 0
+    assert metrics["resumed_at_step"] >= steps // 2 and metrics["steps_run"] == steps - metrics["resumed_at_step"]
+    return full, killed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["generate", "inpaint", "text-to-3d"])
 def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
@@ -61,20 +78,8 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
         args = ["text-to-3d", "--prompt", "a red circle", "inner_steps=2", "render_size=16", "mesh_formats=[ply]",
                 "mesh_resolution=32", "orbit_frames=4", "run.checkpoint_every=1"]
     args += ["--model", tiny_folders["sd1"], "--steps", str(steps), "--seed", "7", "run.snapshot_every=0"]
-
-    full = tmp_path / "full"
-    subprocess.run(_cmd(args, full), env=_env(), check=True, stdout=subprocess.DEVNULL)
-
-    killed = tmp_path / "killed"
-    _kill_half_way(_cmd(args, killed), killed, steps)
-    ckpt = killed / "checkpoints" / "last.ckpt"
-    resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-1000:]
+    full, killed = _run_killed_and_resumed(args, tmp_path, steps)
     assert (killed / "result.png").read_bytes() == (full / "result.png").read_bytes()
-    import json
-
-    metrics = json.loads((killed / "metrics.json").read_text())  # a resume, not a rerun from step 0
-    assert metrics["resumed_at_step"] >= steps // 2 and metrics["steps_run"] == steps - metrics["resumed_at_step"]
     if task == "text-to-3d":
         assert (killed / "mesh.ply").read_bytes() == (full / "mesh.ply").read_bytes()
 
@@ -85,8 +90,6 @@ def test_kill_and_resume_svg_tasks(tiny_folders, tmp_path, task):
     """Killed after the generator was built mid-run (the prior start / the edit's rebuild), resumed: the
     checkpoint must rebuild it, its optimiser, counters and video frames. Same result.svg, result.png, number of
     video frames; the resumed process ran fewer steps than the whole run."""
-    import json
-
     import imageio.v2 as imageio
 
     from dreamsampler3d.data.icons import make_scene
@@ -99,19 +102,11 @@ def test_kill_and_resume_svg_tasks(tiny_folders, tmp_path, task):
         args = ["edit-svg", "--svg", str(tmp_path / "in.svg"), "--prompt", "a green star", "init_at=0.25"]
     args += ["--model", tiny_folders["sd1"], "--steps", str(steps), "--seed", "3", "run.snapshot_every=0",
              "run.checkpoint_every=1", "inner_steps=2", "output_size=64", "video_every=1"]
-    full = tmp_path / "full"
-    subprocess.run(_cmd(args, full), env=_env(), check=True, stdout=subprocess.DEVNULL)
-    killed = tmp_path / "killed"
-    _kill_half_way(_cmd(args, killed), killed, steps)
-    ckpt = killed / "checkpoints" / "last.ckpt"
-    resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr[-1000:]
+    full, killed = _run_killed_and_resumed(args, tmp_path, steps)
     for name in ("result.svg", "result.png"):
         assert (killed / name).read_bytes() == (full / name).read_bytes(), name
     frames = [len(imageio.mimread(d / "optimisation.mp4")) for d in (full, killed)]
     assert frames[0] == frames[1] > 1
-    metrics = json.loads((killed / "metrics.json").read_text())
-    assert steps // 2 <= metrics["resumed_at_step"] and metrics["steps_run"] < steps
 
 
 def test_resume_rejects_a_checkpoint_of_another_run(tiny_folders, tmp_path, capsys):
