@@ -173,3 +173,30 @@ def test_random_scenes_fuzz_render_backward_and_round_trip():
             img.sum().backward()
             assert all(torch.isfinite(p.points.grad).all() for sh in shapes for p in sh.paths if p.points.grad is not None)
         assert torch.isfinite(render(load_svg(save_svg(sc)), 16)).all()
+
+
+def test_compositing_in_bounded_tile_groups_changes_nothing():
+    """Edge tiles are composited a bounded group at a time (memory); the image and its gradients are exactly
+    those of compositing everything at once, solid and gradient paints alike."""
+    from dreamsampler3d.generators.svg import circle_points
+    from dreamsampler3d.renderers.svg import LinearGradient, Path, Scene, Shape
+    from dreamsampler3d.renderers.svg import composite as C
+
+    g = torch.Generator().manual_seed(0)
+    shapes = []
+    for i in range(60):
+        p = circle_points(torch.rand(2, generator=g) * 64, 3 + torch.rand(1, generator=g) * 15, 4).requires_grad_(True)
+        fill = torch.rand(4, generator=g) if i % 7 else LinearGradient(
+            torch.tensor([0.0, 0.0]), torch.tensor([64.0, 64.0]), torch.tensor([0.0, 1.0]), torch.rand(2, 4, generator=g))
+        shapes.append(Shape([Path(p, [3] * 4, True)], fill=fill))
+    results = []
+    old = C.CHUNK_SLOTS
+    try:
+        for slots in (32, 10**9):
+            C.CHUNK_SLOTS = slots
+            img = render(Scene(64, 64, shapes), 64, 64, samples=2)
+            grads = torch.autograd.grad(img.pow(2).sum(), [s.paths[0].points for s in shapes])
+            results.append((img.detach(), torch.cat([x.flatten() for x in grads])))
+    finally:
+        C.CHUNK_SLOTS = old
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])

@@ -43,6 +43,33 @@ def _over(tile: Tensor, alpha: Tensor, color: Tensor, num_tiles: int) -> tuple[T
     return rgb, 1 - cp[:, -1]
 
 
+CHUNK_SLOTS = 4096  # (tile, depth) slots of T x T pixels composited at once: bounds the padded blocks' memory
+
+
+def _chunks(tiles: Tensor, pairs: Tensor) -> list[Tensor]:
+    """Split pairs [n] (indices, with their tile ids ``tiles`` [n]) into groups of whole tiles whose padded
+    [tiles, depth] block stays within CHUNK_SLOTS: one deep tile no longer pads every other tile to its depth."""
+    if len(pairs) == 0:
+        return []
+    with torch.no_grad():
+        uniq, inverse, counts = torch.unique(tiles, return_inverse=True, return_counts=True)
+        order = torch.argsort(counts, stable=True)  # shallow tiles together, deep ones together
+        groups, start, cur = [], 0, []
+        counts_l = counts[order].tolist()
+        for k, c in enumerate(counts_l):
+            if cur and (len(cur) + 1) * c > CHUNK_SLOTS:  # sorted: c is this group's depth so far
+                groups.append(cur)
+                cur = []
+            cur.append(k)
+        if cur:
+            groups.append(cur)
+        group_of_tile = torch.empty(len(uniq), dtype=torch.long, device=tiles.device)
+        for g, members in enumerate(groups):
+            group_of_tile[order[torch.tensor(members, device=tiles.device)]] = g
+        pair_group = group_of_tile[inverse]
+        return [pairs[pair_group == g] for g in range(len(groups))]
+
+
 def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_scene: Tensor, num_scenes: int,
               scale: Tensor) -> Tensor:
     """Premultiplied RGBA [B, H, W, 4]. paints/opacity [L] per layer, layer_scene [L] long (layers of a
@@ -62,7 +89,7 @@ def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_sc
             per_pixel = cov.full | is_grad[cov.layer]
             mixed_tile = torch.zeros(nt, dtype=torch.bool, device=dev).index_fill_(0, tile_id[per_pixel], True)
             pm = mixed_tile[tile_id]
-            sc_idx, mx_idx = (~pm).nonzero().squeeze(1), pm.nonzero().squeeze(1)
+            sc_idx, mx_idx = (~pm).nonzero().squeeze(1), pm.nonzero().squeeze(1)  # painting order kept
         col = solid[cov.layer]  # [P, 4]
         a_all = cov.const * col[:, 3] * opacity[cov.layer]
         if len(sc_idx):  # constant tiles: one RGBA per tile
@@ -72,25 +99,25 @@ def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_sc
                 compact[ids] = torch.arange(len(ids), device=dev)
             rgb, alpha = _over(compact[tile_id[sc_idx]], a_all[sc_idx], col[sc_idx, :3], len(ids))
             img.index_put_((ids,), torch.cat([rgb, alpha[:, None]], -1)[:, None, None, :].expand(-1, T, T, 4))
-        if len(mx_idx):  # edge tiles: per pixel
+        for chunk in _chunks(tile_id[mx_idx], mx_idx):  # edge tiles: per pixel, a bounded group of tiles at a time
             with torch.no_grad():
-                ids = mixed_tile.nonzero().squeeze(1)
+                ids = torch.unique(tile_id[chunk])
                 compact = torch.full((nt,), -1, dtype=torch.long, device=dev)
                 compact[ids] = torch.arange(len(ids), device=dev)
-            lay = cov.layer[mx_idx]
-            colm = col[mx_idx][:, None, None, :].expand(-1, T, T, 4)
+            lay = cov.layer[chunk]
+            colm = col[chunk][:, None, None, :].expand(-1, T, T, 4)
             for li in is_grad.nonzero().squeeze(1).tolist():
                 sel = (lay == li).nonzero().squeeze(1)
                 if len(sel) == 0:
                     continue
                 rng = torch.arange(T, device=dev, dtype=dt) + 0.5
-                ys = cov.tile_y[mx_idx][sel, None].to(dt) * T + rng  # [n, T]
-                xs = cov.tile_x[mx_idx][sel, None].to(dt) * T + rng
+                ys = cov.tile_y[chunk][sel, None].to(dt) * T + rng  # [n, T]
+                xs = cov.tile_x[chunk][sel, None].to(dt) * T + rng
                 s = scale[layer_scene[li]]
                 pts = torch.stack([xs[:, None, :].expand(-1, T, T) / s[0], ys[:, :, None].expand(-1, T, T) / s[1]], -1)
                 colm = colm.index_put((sel,), paint_at(paints[li], pts).to(dt))
-            a = cov.pixels(mx_idx) * colm[..., 3] * opacity[lay][:, None, None]  # [n, T, T]
-            rgb, alpha = _over(compact[tile_id[mx_idx]], a, colm[..., :3], len(ids))
+            a = cov.pixels(chunk) * colm[..., 3] * opacity[lay][:, None, None]  # [n, T, T]
+            rgb, alpha = _over(compact[tile_id[chunk]], a, colm[..., :3], len(ids))
             img.index_put_((ids,), torch.cat([rgb, alpha[..., None]], -1))
     img = img.view(num_scenes, ty, tx, T, T, 4).permute(0, 1, 3, 2, 4, 5).reshape(num_scenes, ty * T, tx * T, 4)
     return img[:, :H, :W]
