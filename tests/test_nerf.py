@@ -95,3 +95,38 @@ def test_occupancy_grid_agrees_with_dense_rendering():
     gen.eval()
     occ = gen.render(cams, 32, 32)["rgb"]
     assert (occ - dense).abs().mean() < 0.02
+
+
+def test_nerfacc_compositing_gradients_match_finite_differences():
+    """The gradients a NeRF gets through nerfacc's compositing (densities and colours, float64) against central
+    finite differences of the rendered colour and opacity."""
+    from dreamsampler3d.renderers.nerf.volume import composite_nerfacc
+
+    g = torch.Generator().manual_seed(0)
+    t = torch.sort(torch.rand(3, 9, generator=g, dtype=torch.float64) * 4, dim=1).values
+    t_starts, t_ends = t[:, :-1], t[:, 1:]
+    sigmas = (torch.rand(3, 8, generator=g, dtype=torch.float64) * 3).requires_grad_(True)
+    rgbs = torch.rand(3, 8, 3, generator=g, dtype=torch.float64).requires_grad_(True)
+    w = torch.rand(3, 4, generator=g, dtype=torch.float64)  # a random linear read-out of colour and opacity
+
+    def loss(s, c):
+        colour, opacity, _ = composite_nerfacc(t_starts, t_ends, s, c)
+        return (torch.cat([colour, opacity], 1) * w).sum()
+
+    gs, gc = torch.autograd.grad(loss(sigmas, rgbs), [sigmas, rgbs])
+
+    def perturbed(param: torch.Tensor, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = flat.reshape(sigmas.shape) if param is sigmas else sigmas.detach()
+        c = flat.reshape(rgbs.shape) if param is rgbs else rgbs.detach()
+        return s, c
+
+    eps = 1e-6
+    for param, grad in ((sigmas, gs), (rgbs, gc)):
+        flat = param.detach().reshape(-1)
+        for k in range(0, flat.numel(), 5):
+            plus, minus = flat.clone(), flat.clone()
+            plus[k] += eps
+            minus[k] -= eps
+            numeric = (loss(*perturbed(param, plus)) - loss(*perturbed(param, minus))).item() / (2 * eps)
+            analytic = grad.reshape(-1)[k].item()
+            assert abs(numeric - analytic) < 1e-6 * (1 + abs(analytic)), (k, numeric, analytic)
