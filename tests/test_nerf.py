@@ -95,6 +95,8 @@ def test_occupancy_grid_agrees_with_dense_rendering():
     gen.eval()
     occ = gen.render(cams, 32, 32)["rgb"]
     assert (occ - dense).abs().mean() < 0.02
+    stats = gen._occupancy.stats  # the grid really rendered, and skipped empty space
+    assert stats["renders"] >= 21 and stats["samples"] < stats["rays"] * gen.config.samples_per_ray
 
 
 def test_nerfacc_compositing_gradients_match_finite_differences():

@@ -93,6 +93,7 @@ class OccupancyRenderer:
         aabb = torch.tensor([-radius, -radius, -radius, radius, radius, radius], device=device)
         self.estimator = OccGridEstimator(roi_aabb=aabb, resolution=resolution, levels=1).to(device)
         self.radius = radius
+        self.stats = {"renders": 0, "rays": 0, "samples": 0}  # what went through the grid (tests, benchmarks)
 
     def update(self, step: int, density_fn: Callable[[Tensor], Tensor], threshold: float = 0.01) -> None:
         self.estimator.update_every_n_steps(step=step, occ_eval_fn=lambda x: density_fn(x) * 0.01,
@@ -114,4 +115,7 @@ class OccupancyRenderer:
                                                                 far_plane=far, render_step_size=step_size)
         colour, opacity, depth, _ = rendering(t_starts, t_ends, ray_indices, n_rays=origins.shape[0],
                                               rgb_sigma_fn=rgb_sigma_fn)
+        self.stats["renders"] += 1
+        self.stats["rays"] += int(origins.shape[0])
+        self.stats["samples"] += int(t_starts.shape[0])
         return {"rgb": colour, "opacity": opacity, "depth": depth / opacity.clamp_min(1e-6)}
