@@ -50,12 +50,15 @@ def test_bf16_runs_and_stays_close_to_fp32():
     """Half precision is a config switch (fp16 needs CUDA; bf16 also runs on CPU, so it is tested here)."""
     fp32 = DiffusionPrior(build_tiny_pipeline("sd1"))
     bf16 = DiffusionPrior(build_tiny_pipeline("sd1").to(dtype=torch.bfloat16), dtype=torch.bfloat16)
-    z = torch.randn(1, 4, 16, 16)
+    z = torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         e32 = fp32.eps(z, 500, [fp32.encode_text("a")])
         e16 = bf16.eps(z, 500, [bf16.encode_text("a")])
+        nearby = fp32.eps(z, 480, [fp32.encode_text("a")])  # what one DDIM step of 50 changes
     assert e16.dtype == torch.float32  # the sampler always sees float32
-    assert (e16 - e32).abs().max() < 0.1 * e32.abs().max()
+    rms = lambda x: x.pow(2).mean().sqrt()  # noqa: E731
+    # bf16 keeps 8 bits of mantissa (0.4 %): a few layers give ~1 %, measured 1.1 %; well below a step's change
+    assert rms(e16 - e32) < 0.03 * rms(e32) and rms(e16 - e32) < 0.5 * rms(nearby - e32)
 
 
 def test_dtype_defaults():
