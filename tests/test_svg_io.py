@@ -193,3 +193,16 @@ def test_odd_attribute_values_do_not_crash():
                   '<path d="M1 1 L 2"/><circle r="-1"/><rect width="0" height="3" fill="red"/></svg>')
     assert float(sc.shapes[0].opacity) == pytest.approx(0.5) and sc.shapes[0].miterlimit == 4.0
     assert torch.isfinite(render(sc, 16)).all()
+
+
+def test_one_reader_of_attribute_values():
+    """Numbers, px, percentages where allowed; other units, NaN and infinities are invalid (SVG: ignored)."""
+    import xml.etree.ElementTree as ET
+
+    from dreamsampler3d.renderers.svg.values import declarations, number
+
+    assert number("12", 0) == 12 and number(" 1.5e1px ", 0) == 15 and number("50%", 0) == 0.5
+    assert number("50%", 7, percent=False) == 7 and number("1em", 7) == 7 and number("NaN", 7) == 7
+    assert number("inf", 7) == 7 and number("1e999", 7) == 7 and number(None, 7) == 7 and number("", 7) == 7
+    el = ET.fromstring('<rect xmlns="http://www.w3.org/2000/svg" opacity="0.3" style="opacity: 0.6; fill:red"/>')
+    assert declarations(el)["opacity"] == "0.6" and declarations(el)["fill"] == "red"

@@ -54,7 +54,7 @@ def _chunks(tiles: Tensor, pairs: Tensor) -> list[Tensor]:
     with torch.no_grad():
         uniq, inverse, counts = torch.unique(tiles, return_inverse=True, return_counts=True)
         order = torch.argsort(counts, stable=True)  # shallow tiles together, deep ones together
-        groups, start, cur = [], 0, []
+        groups, cur = [], []
         counts_l = counts[order].tolist()
         for k, c in enumerate(counts_l):
             if cur and (len(cur) + 1) * c > CHUNK_SLOTS:  # sorted: c is this group's depth so far

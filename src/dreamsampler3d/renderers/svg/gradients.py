@@ -5,37 +5,14 @@ Only attributes and stops are read here; all path data goes through svgelements.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 import svgelements as se
 
+from .values import declarations, local, number
+
 XLINK = "{http://www.w3.org/1999/xlink}href"
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _style(el: ET.Element) -> dict[str, str]:
-    out = dict(el.attrib)
-    for part in el.attrib.get("style", "").split(";"):
-        if ":" in part:
-            k, v = part.split(":", 1)
-            out[k.strip()] = v.strip()
-    return out
-
-
-def _num(v: str | None, default: float) -> float:
-    """Number or percentage (as a fraction)."""
-    if v is None or not v.strip():
-        return default
-    v = v.strip()
-    try:
-        return float(v[:-1]) / 100.0 if v.endswith("%") else float(re.sub(r"[a-z]+$", "", v))
-    except ValueError:
-        return default
 
 
 @dataclass
@@ -45,7 +22,7 @@ class GradientDef:
     stops: list[tuple[float, tuple[float, float, float, float]]] = field(default_factory=list)
 
     def get(self, key: str, default: float) -> float:
-        return _num(self.attrs.get(key), default)
+        return number(self.attrs.get(key), default)
 
     @property
     def units(self) -> str:
@@ -60,7 +37,7 @@ def read_gradients(root: ET.Element, current_color: str = "black") -> dict[str, 
     """All gradients by id, with xlink:href inheritance of attributes and stops resolved."""
     raw: dict[str, ET.Element] = {}
     for el in root.iter():
-        if _local(el.tag) in ("linearGradient", "radialGradient") and "id" in el.attrib:
+        if local(el.tag) in ("linearGradient", "radialGradient") and "id" in el.attrib:
             raw[el.attrib["id"]] = el
     out: dict[str, GradientDef] = {}
 
@@ -70,7 +47,7 @@ def read_gradients(root: ET.Element, current_color: str = "black") -> dict[str, 
         el = raw.get(gid)
         if el is None or depth > 16:
             return None
-        kind = "linear" if _local(el.tag) == "linearGradient" else "radial"
+        kind = "linear" if local(el.tag) == "linearGradient" else "radial"
         attrs: dict[str, str] = {}
         stops = []
         href = el.attrib.get(XLINK) or el.attrib.get("href")
@@ -83,17 +60,17 @@ def read_gradients(root: ET.Element, current_color: str = "black") -> dict[str, 
         own = []
         last = 0.0
         for st in el:
-            if _local(st.tag) != "stop":
+            if local(st.tag) != "stop":
                 continue
-            s = _style(st)
-            off = min(max(_num(s.get("offset"), 0.0), last), 1.0)
+            s = declarations(st)
+            off = min(max(number(s.get("offset"), 0.0), last), 1.0)
             last = off
             cs = s.get("stop-color", "black")
             c = se.Color(current_color if cs == "currentColor" else cs)
             if c.value is None:
                 rgba = (0.0, 0.0, 0.0, 0.0)
             else:
-                a = c.alpha / 255.0 * min(max(_num(s.get("stop-opacity"), 1.0), 0.0), 1.0)
+                a = c.alpha / 255.0 * min(max(number(s.get("stop-opacity"), 1.0), 0.0), 1.0)
                 rgba = (c.red / 255.0, c.green / 255.0, c.blue / 255.0, a)
             own.append((off, rgba))
         if own:

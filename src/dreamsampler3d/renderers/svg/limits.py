@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, fields
 
 from ...errors import UserError
+from .values import local
 
 
 @dataclass
@@ -43,13 +44,9 @@ def exceeded(what: str, value: int | float, name: str) -> UserError:
     return UserError(f"{what}: {value:g} is over the limit of {getattr(LIMITS, name):g} ({env} raises it)")
 
 
-def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
 def _href(el: ET.Element) -> str | None:
     for key, value in el.attrib.items():
-        if _local(key) == "href":
+        if local(key) == "href":
             return value.strip()
     return None
 
@@ -77,7 +74,7 @@ def check_tree(root: ET.Element) -> list[str]:
     def edges(el: ET.Element) -> list[ET.Element]:
         """What el draws: its children, and the element a <use> points at."""
         out = list(el)
-        if _local(el.tag) == "use":
+        if local(el.tag) == "use":
             ref = _href(el) or ""
             if ref.startswith("#") and ref[1:] in ids:
                 out.append(ids[ref[1:]])
@@ -95,19 +92,19 @@ def check_tree(root: ET.Element) -> list[str]:
             continue
         if not done:
             if el in active:
-                raise UserError(f"SVG <use> references form a cycle (through <{_local(el.tag)}>)")
+                raise UserError(f"SVG <use> references form a cycle (through <{local(el.tag)}>)")
             active.add(el)
             work.append((el, True))
             for nxt in edges(el):
                 if nxt in active:
-                    raise UserError(f"SVG <use> references form a cycle (through <{_local(nxt.tag)}>)")
+                    raise UserError(f"SVG <use> references form a cycle (through <{local(nxt.tag)}>)")
                 if nxt not in size:
                     work.append((nxt, False))
             continue
         active.discard(el)
         targets = edges(el)
         total = 1 + sum(size[t] for t in targets)
-        deepest = max([use_depth[t] for t in targets], default=0) + (1 if _local(el.tag) == "use" else 0)
+        deepest = max([use_depth[t] for t in targets], default=0) + (1 if local(el.tag) == "use" else 0)
         if deepest > LIMITS.max_use_depth:
             raise exceeded("SVG <use> nesting", deepest, "max_use_depth")
         if total > LIMITS.max_elements:

@@ -21,8 +21,9 @@ import torch
 from torch import Tensor
 
 from ...errors import UserError
-from .gradients import GradientDef, _local, read_gradients
+from .gradients import GradientDef, read_gradients
 from .limits import LIMITS, check_tree, exceeded
+from .values import declarations, local, number
 from .scene import LinearGradient, Paint, Path, RadialGradient, Scene, Shape
 from .svg_export import save_svg  # noqa: F401 - import and export live side by side for callers
 from .viewports import multiply_opacity, rewrite_viewports, serialise
@@ -37,15 +38,14 @@ UNSUPPORTED_ATTRS = {"filter": "filters", "mask": "mask", "clip-path": "clip pat
 def _unsupported(root: ET.Element) -> set[str]:
     found: set[str] = set()
     for el in root.iter():
-        tag = _local(el.tag) if isinstance(el.tag, str) else ""
+        tag = local(el.tag)
         if tag in UNSUPPORTED_TAGS:
             found.add(UNSUPPORTED_TAGS[tag])
-        style = {k.strip(): v.strip() for k, v in (p.split(":", 1) for p in el.attrib.get("style", "").split(";") if ":" in p)}
-        for attrs in (el.attrib, style):
-            for k, name in UNSUPPORTED_ATTRS.items():
-                v = attrs.get(k)
-                if v is not None and v.strip() not in ("none", ""):
-                    found.add(name)
+        attrs = declarations(el)
+        for k, name in UNSUPPORTED_ATTRS.items():
+            v = attrs.get(k)
+            if v is not None and v not in ("none", ""):
+                found.add(name)
     return found
 
 
@@ -107,19 +107,6 @@ def _degenerate_arc(a: se.Arc) -> bool:
     return not (rx > 0 and ry > 0 and math.isfinite(rx) and math.isfinite(ry))
 
 
-def _float(v, default: float) -> float:
-    """A number or percentage attribute; the default when absent, unreadable or not finite (SVG ignores an
-    invalid value)."""
-    if v is None:
-        return default
-    t = str(v).strip()
-    try:
-        x = float(t[:-1]) / 100.0 if t.endswith("%") else float(t)
-    except ValueError:
-        return default
-    return x if math.isfinite(x) else default
-
-
 def _is_similarity(a: np.ndarray) -> bool:
     """Rotation and uniform scale only (A^T A = c I): a round pen stays round."""
     n1, n2, dot = a[0, 0] ** 2 + a[1, 0] ** 2, a[0, 1] ** 2 + a[1, 1] ** 2, a[0, 0] * a[0, 1] + a[1, 0] * a[1, 1]
@@ -158,7 +145,7 @@ def _gradient(g: GradientDef, shape_m: np.ndarray, bbox, opacity: float) -> Pain
 
 def _paint(e: se.Shape, key: str, grads: dict[str, GradientDef], m: np.ndarray) -> Paint | None:
     raw = str(e.values.get(key, "")).strip()
-    op = _float(e.values.get(f"{key}-opacity"), 1.0)
+    op = number(e.values.get(f"{key}-opacity"), 1.0)
     if raw.startswith("url("):
         gid = raw[4:raw.index(")")].strip().strip("'\"").lstrip("#")
         g = grads.get(gid)
@@ -223,8 +210,8 @@ def load_svg(source: str | os.PathLike | bytes, current_color: str = "black") ->
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise UserError(f"{name}: malformed XML ({exc})") from None
-    if _local(root.tag) != "svg":
-        raise UserError(f"{name}: not an SVG document (root element is <{_local(root.tag)}>)")
+    if local(root.tag) != "svg":
+        raise UserError(f"{name}: not an SVG document (root element is <{local(root.tag)}>)")
     notes = check_tree(root)
     try:
         return _scene(root, data, current_color, notes)
@@ -341,11 +328,11 @@ def _shape(e: se.Shape, grads: dict[str, GradientDef]) -> Shape | None:
         stroke = None
     if fill is None and stroke is None:
         return None
-    opacity = _float(e.values.get("opacity"), 1.0)
+    opacity = number(e.values.get("opacity"), 1.0)
     return Shape(paths, fill, stroke, torch.tensor(sw), str(e.values.get("fill-rule", "nonzero")),
                  torch.tensor(min(max(opacity, 0.0), 1.0)),
                  str(e.values.get("stroke-linecap", "butt")), str(e.values.get("stroke-linejoin", "miter")),
-                 max(_float(e.values.get("stroke-miterlimit"), 4.0), 1.0), pen)
+                 max(number(e.values.get("stroke-miterlimit"), 4.0), 1.0), pen)
 
 
 __all__ = ["load_svg", "save_svg"]

@@ -6,23 +6,15 @@ are multiplied down the tree (svgelements lets the innermost one win)."""
 from __future__ import annotations
 
 import copy
+import math
 import re
 import xml.etree.ElementTree as ET
+
+from .values import declarations, local, number
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 _GEOM = {"x", "y", "width", "height", "href", f"{{{XLINK_NS}}}href", "viewBox", "preserveAspectRatio", "id"}
-
-
-def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _num(v: str | None, default: float) -> float:
-    if v is None:
-        return default
-    m = re.match(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px)?\s*$", v)
-    return float(m.group(1)) if m else default
 
 
 def viewbox_transform(x: float, y: float, w: float, h: float, viewbox: str | None, par: str | None) -> str:
@@ -57,19 +49,19 @@ def rewrite_viewports(root: ET.Element) -> bool:
         _, _, rw, rh = (float(v) for v in re.split(r"[\s,]+", vb.strip())) if vb else (0, 0, 0, 0)
     except ValueError:
         rw = rh = 0.0
-    rw = rw or _num(root.attrib.get("width"), 100.0)
-    rh = rh or _num(root.attrib.get("height"), 100.0)
+    rw = rw or number(root.attrib.get("width"), 100.0)
+    rh = rh or number(root.attrib.get("height"), 100.0)
     changed = False
     for el in list(root.iter()):
-        tag = _local(el.tag)
+        tag = local(el.tag)
         if tag == "use":
             href = el.attrib.get(f"{{{XLINK_NS}}}href") or el.attrib.get("href") or ""
             sym = ids.get(href.lstrip("#"))
-            if sym is None or _local(sym.tag) != "symbol":
+            if sym is None or local(sym.tag) != "symbol":
                 continue
-            w = _num(el.attrib.get("width"), _num(sym.attrib.get("width"), rw))
-            h = _num(el.attrib.get("height"), _num(sym.attrib.get("height"), rh))
-            tr = viewbox_transform(_num(el.attrib.get("x"), 0.0), _num(el.attrib.get("y"), 0.0), w, h,
+            w = number(el.attrib.get("width"), number(sym.attrib.get("width"), rw))
+            h = number(el.attrib.get("height"), number(sym.attrib.get("height"), rh))
+            tr = viewbox_transform(number(el.attrib.get("x"), 0.0), number(el.attrib.get("y"), 0.0), w, h,
                                    sym.attrib.get("viewBox"), sym.attrib.get("preserveAspectRatio"))
             g = ET.Element(f"{{{SVG_NS}}}g", {k: v for k, v in el.attrib.items() if k not in _GEOM})
             g.set("transform", (el.attrib.get("transform", "") + " " + tr).strip())
@@ -79,8 +71,8 @@ def rewrite_viewports(root: ET.Element) -> bool:
             p[list(p).index(el)] = g
             changed = True
         elif tag == "svg" and el is not root:
-            tr = viewbox_transform(_num(el.attrib.get("x"), 0.0), _num(el.attrib.get("y"), 0.0),
-                                   _num(el.attrib.get("width"), rw), _num(el.attrib.get("height"), rh),
+            tr = viewbox_transform(number(el.attrib.get("x"), 0.0), number(el.attrib.get("y"), 0.0),
+                                   number(el.attrib.get("width"), rw), number(el.attrib.get("height"), rh),
                                    el.attrib.get("viewBox"), el.attrib.get("preserveAspectRatio"))
             for k in list(el.attrib):
                 if k in _GEOM:
@@ -89,22 +81,18 @@ def rewrite_viewports(root: ET.Element) -> bool:
             el.set("transform", tr)
             changed = True
     for el in list(root.iter()):
-        if _local(el.tag) == "symbol" and el in parent:
+        if local(el.tag) == "symbol" and el in parent:
             parent[el].remove(el)
             changed = True
     return changed
 
 
 def _own_opacity(el: ET.Element) -> float | None:
-    style = {k.strip(): v.strip() for k, v in (p.split(":", 1) for p in el.attrib.get("style", "").split(";") if ":" in p)}
-    v = style.get("opacity", el.attrib.get("opacity"))
+    v = declarations(el).get("opacity")
     if v is None:
         return None
-    v = v.strip()
-    try:
-        return min(max(float(v[:-1]) / 100 if v.endswith("%") else float(v), 0.0), 1.0)
-    except ValueError:
-        return None
+    x = number(v, float("nan"))
+    return None if math.isnan(x) else min(max(x, 0.0), 1.0)
 
 
 def multiply_opacity(root: ET.Element) -> bool:
