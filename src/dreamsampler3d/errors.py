@@ -3,3 +3,9 @@
 
 class UserError(Exception):
     """Bad input (model path, image, mask, config value): reported without a traceback."""
+
+
+def require(cond: bool, message: str) -> None:
+    """A config check: ``message`` (which names its key) as a UserError unless ``cond``."""
+    if not cond:
+        raise UserError(message)

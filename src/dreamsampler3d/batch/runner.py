@@ -18,11 +18,15 @@ from ..errors import UserError
 from ..priors.diffusion_prior import DiffusionPrior
 from ..priors.embedded import EMBEDDED, domain_note, resolve_model
 from ..tasks.prepare import build_task
+from ..tasks.registry import specs
 from ..tasks.runner import execute, quiet_libraries
 from .items import Item, read_items
 from .manifest import Manifest
 
-BATCH_TASKS = ("generate", "text-to-3d", "text-to-svg")
+
+def batch_tasks() -> list[str]:
+    """The tasks whose spec says ``batch=True``."""
+    return sorted(s.name for s in specs() if s.batch)
 
 
 @dataclass
@@ -59,13 +63,8 @@ def _item_config(opts: BatchOptions, item: Item, out: Path):
 
 def _check(opts: BatchOptions) -> list[Item]:
     """Everything that can be wrong with the command itself fails here, once, before any process starts."""
-    if opts.task not in BATCH_TASKS:
-        raise UserError(f"--task must be one of {', '.join(BATCH_TASKS)}, got {opts.task!r}")
-    if opts.task == "text-to-svg":
-        from ..config import CONFIGS
-
-        if "text-to-svg" not in CONFIGS:
-            raise UserError("--task text-to-svg is not available in this version")
+    if opts.task not in batch_tasks():
+        raise UserError(f"--task must be one of {', '.join(batch_tasks())}, got {opts.task!r}")
     if opts.devices < 1 or opts.num_nodes < 1:
         raise UserError("--devices and --num-nodes must be >= 1")
     items = read_items(opts.prompts, opts.seed)

@@ -14,18 +14,8 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ..errors import UserError
-
-TASK_HELP = {
-    "generate": "text-to-image with DreamSampler",
-    "edit": "edit a real image towards a prompt (DDIM inversion + DreamSampler; --method dds|pds|sds baselines)",
-    "inpaint": "fill masked regions (white = fill), one prompt per mask, with data consistency",
-    "restore": "super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
-    "text-to-svg": "an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds|sample-trace baselines)",
-    "restore-svg": "a clean SVG from a degraded image (sr4, sr8, blur, inpaint): vectorisation and restoration at once",
-    "edit-svg": "edit an SVG towards a prompt, keeping the rest of its structure (--method dds|pds baselines)",
-    "vectorize": "a few flat shapes fitted to an image (data term only; --method trace: vtracer baseline)",
-    "text-to-3d": "a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
-}
+from ..sampler.operators import DEGRADATIONS
+from ..tasks.registry import TaskSpec, get, specs
 
 EPILOG = """examples:
   dreamsampler3d generate --prompt "a red star on a white background" --out out/star
@@ -38,34 +28,24 @@ Overrides are dotted keys of the task's config (see configs/<task>.yaml and the 
 unknown keys and invalid values are errors."""
 
 
-def _task_parser(name: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"dreamsampler3d {name}", description=TASK_HELP[name], epilog=EPILOG,
+def _task_parser(spec: TaskSpec) -> argparse.ArgumentParser:
+    """The task's flags, from its spec: one per input kind, --method with its methods, then the common ones."""
+    p = argparse.ArgumentParser(prog=f"dreamsampler3d {spec.name}", description=spec.help, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model (default: the embedded icon prior)")
-    if name != "vectorize":
+    inputs = set(spec.inputs)
+    if inputs & {"prompt", "prompts"}:
         p.add_argument("--prompt", action="append", help="text prompt (inpaint: repeat once per --mask)")
-    if name == "edit-svg":
+    if "svg" in inputs:
         p.add_argument("--svg", dest="svg_file", help="the SVG file to edit")
-    if name not in ("generate", "text-to-3d", "text-to-svg", "edit-svg"):
+    if "image" in inputs:
         p.add_argument("--image", help="input image (restore: the degraded image)")
-    if name in ("inpaint", "restore", "restore-svg"):
+    if inputs & {"mask", "masks"}:
         p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (inpaint: repeatable)")
-    if name in ("restore", "restore-svg"):
-        p.add_argument("--degradation", choices=["sr4", "sr8", "blur", "inpaint", "noise"], help="what happened to the image")
-    if name == "edit":
-        p.add_argument("--method", choices=["dreamsampler", "dds", "pds", "sds"], help="editing rule (default dreamsampler)")
-    if name == "restore-svg":
-        p.add_argument("--method", choices=["dreamsampler", "vectorize", "two-stage", "trace"],
-                       help="default dreamsampler; the others are baselines (trace: vtracer on the restored raster)")
-    if name == "vectorize":
-        p.add_argument("--method", choices=["fit", "trace"], help="default fit; trace is the vtracer baseline")
-    if name == "edit-svg":
-        p.add_argument("--method", choices=["dreamsampler", "dds", "pds"], help="editing rule (default dreamsampler)")
-    if name == "text-to-3d":
-        p.add_argument("--method", choices=["dreamsampler", "sds"], help="distillation rule (default dreamsampler)")
-    if name == "text-to-svg":
-        p.add_argument("--method", choices=["dreamsampler", "sds", "sample-trace"],
-                       help="default dreamsampler; sds (VectorFusion) and sample-trace (the prior's sample traced by vtracer) are baselines")
+    if "degradation" in inputs:
+        p.add_argument("--degradation", choices=DEGRADATIONS, help="what happened to the image")
+    if spec.methods:
+        p.add_argument("--method", choices=spec.methods, help=spec.method_help)
     p.add_argument("--steps", type=int, help="sampler steps")
     p.add_argument("--seed", type=int, help="random seed (same seed, same machine: same bytes)")
     p.add_argument("--out", help="output folder")
@@ -77,7 +57,7 @@ def _task_parser(name: str) -> argparse.ArgumentParser:
     return p
 
 
-def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
+def _flags(spec: TaskSpec, args: argparse.Namespace) -> dict[str, Any]:
     """Explicit flags as a nested dict merged last over the config."""
     flags: dict[str, Any] = {}
     if args.model is not None:
@@ -90,9 +70,9 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
     if run:
         flags["run"] = run
     if getattr(args, "prompt", None):
-        if task in ("generate", "edit", "text-to-3d", "text-to-svg", "edit-svg"):
+        if "prompt" in spec.inputs:
             if len(args.prompt) > 1:
-                raise UserError(f"{task} takes one --prompt")
+                raise UserError(f"{spec.name} takes one --prompt")
             flags["prompt"] = args.prompt[0]
         else:
             flags["prompts"] = args.prompt
@@ -101,10 +81,10 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "svg_file", None) is not None:
         flags["svg_file"] = args.svg_file
     if getattr(args, "mask", None):
-        if task == "inpaint":
+        if "masks" in spec.inputs:
             flags["masks"] = args.mask
         elif len(args.mask) > 1:
-            raise UserError("restore takes one --mask")
+            raise UserError(f"{spec.name} takes one --mask")
         else:
             flags["mask"] = args.mask[0]
     for key in ("degradation", "method"):
@@ -114,6 +94,8 @@ def _flags(task: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _batch(argv: list[str]) -> int:
+    from ..batch.runner import BatchOptions, batch_tasks, run_batch
+
     p = argparse.ArgumentParser(
         prog="dreamsampler3d batch", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="run many prompts, sharded across processes / GPUs / nodes (Lightning DDP launch)",
@@ -125,7 +107,7 @@ Rerunning the same command skips finished items and retries failed ones; see OUT
   # two nodes of 8 GPUs (run on each node, NODE_RANK=0 and 1):
   MASTER_ADDR=node0 MASTER_PORT=29500 NODE_RANK=0 dreamsampler3d batch --task text-to-3d \\
       --prompts p.txt --out /shared/out --accelerator gpu --devices 8 --num-nodes 2""")
-    p.add_argument("--task", required=True, help="generate, text-to-3d (text-to-svg when available)")
+    p.add_argument("--task", required=True, help=", ".join(batch_tasks()))
     p.add_argument("--prompts", required=True, help="prompt file: .txt, .csv or .jsonl")
     p.add_argument("--out", required=True, help="output folder: one sub-folder per item, manifest.jsonl")
     p.add_argument("--devices", type=int, default=1, help="processes (CPU) or GPUs per node")
@@ -140,8 +122,6 @@ Rerunning the same command skips finished items and retries failed ones; see OUT
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("overrides", nargs="*", metavar="key=value")
     a = p.parse_intermixed_args(argv)
-    from ..batch.runner import BatchOptions, run_batch
-
     flags: dict[str, Any] = {}
     if a.model:
         flags["prior"] = {"model": a.model}
@@ -175,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="task", metavar="<task>")
-    for name, text in TASK_HELP.items():
-        sub.add_parser(name, help=text, add_help=False)
+    for spec in specs():
+        sub.add_parser(spec.name, help=spec.help, add_help=False)
     sub.add_parser("render-svg", help="rasterise an SVG file with our renderer (see: dreamsampler3d render-svg --help)", add_help=False)
     sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
@@ -212,18 +192,18 @@ def main(argv: list[str] | None = None) -> int:
             from ..priors.training.train_prior import main as train_main
 
             return int(train_main(argv[1:]) or 0)
-        if not argv or argv[0] not in TASK_HELP:
+        if not argv or argv[0] not in {spec.name for spec in specs()}:
             build_parser().parse_args(argv)  # --help, or an error naming the valid tasks
             build_parser().print_help()
             return 2
-        task = argv[0]
+        spec = get(argv[0])
         # a parser per task, so that key=value overrides may sit anywhere among the flags
-        args = _task_parser(task).parse_intermixed_args(argv[1:])
+        args = _task_parser(spec).parse_intermixed_args(argv[1:])
         from ..config import build_config
         from ..tasks.runner import run_config
 
-        cfg = build_config(task, args.config, args.overrides, _flags(task, args))
-        out = run_config(task, cfg, log=lambda msg: print(msg, file=sys.stderr))
+        cfg = build_config(spec.name, args.config, args.overrides, _flags(spec, args))
+        out = run_config(spec.name, cfg, log=lambda msg: print(msg, file=sys.stderr))
         print(out / "result.png")
         return 0
     except UserError as exc:

@@ -122,6 +122,9 @@ class GaussianBlur(LinearOperator):
         return F.conv_transpose2d(y, kh, padding=(0, r), groups=c)
 
 
+DEGRADATIONS = ("sr4", "sr8", "blur", "inpaint", "noise")  # make_operator's kinds: the CLI's --degradation
+
+
 def make_operator(kind: str, *, observed: Tensor | None = None, blur_sigma: float = 2.0, noise_sigma: float = 0.0) -> LinearOperator:
     """The CLI's --degradation names: sr4, sr8, blur, inpaint, noise."""
     if kind in ("sr4", "sr8"):

@@ -8,10 +8,15 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..config_base import Common
+from ..errors import require
+from ..io.images import to_tensor
 from ..sampler.distillation import DDS, PDS, SDS, Prompts
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
 from .base import SamplingTask
+from .prepare import resize, working_size
+from .registry import TaskSpec, register
 
 METHODS = ("dreamsampler", "dds", "pds", "sds")
 
@@ -74,3 +79,26 @@ class EditTask(SamplingTask):
         if self.options.method != "dreamsampler" or self.finished:
             return self.prior.decode(self.state["z"])
         return self.prior.decode(self.state["z0"])
+
+
+@dataclass
+class EditConfig(Common, EditOptions):
+    image: str = ""
+    height: Optional[int] = None
+    width: Optional[int] = None
+
+
+def _check(cfg: EditConfig) -> None:
+    require(cfg.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: omega_schedule: unknown {cfg.omega_schedule!r}")
+    require(cfg.inversion_fixed_point_iters >= 0, "config: inversion_fixed_point_iters must be >= 0")
+
+
+def _build(cfg: EditConfig, prior, inputs):
+    inputs.image = to_tensor(resize(inputs.source, working_size(cfg, prior), "image", inputs.notes))
+    return EditTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt), lambda result: {}
+
+
+register(TaskSpec(
+    name="edit", help="edit a real image towards a prompt (DDIM inversion + DreamSampler; --method dds|pds|sds baselines)",
+    config=EditConfig, build=_build, inputs=("prompt", "image"), methods=METHODS,
+    method_help="editing rule (default dreamsampler)", check=_check, order=20))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ..errors import UserError
+from ..config_base import Common
+from ..errors import UserError, require
 from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_from_scene import generator_from_scene
 from ..generators.svg_init import generator_from_image
@@ -25,7 +26,8 @@ from ..sampler.distillation import DDS, PDS, Prompts, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
 from .external import external_step
-from .svg_base import SVGTask
+from .registry import TaskSpec, register
+from .svg_base import SVGTask, check_svg_options
 
 EDIT_METHODS = ("dreamsampler", "dds", "pds")
 
@@ -205,3 +207,28 @@ class EditSVGTask(SVGTask):
         """The frozen input shapes stay exactly as they came in; cleanup leaves them alone."""
         scene, _ = super().result_scene()
         return scene, tuple(scene.shapes[k + 1] for k in self.frozen())
+
+
+@dataclass
+class EditSVGConfig(Common, EditSVGOptions):
+    svg_file: str = ""  # the SVG to edit (--svg)
+
+
+def _check(cfg: EditSVGConfig) -> None:
+    require(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
+    require(cfg.inner_steps >= 1, f"config: inner_steps must be >= 1, got {cfg.inner_steps}")
+    require(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
+    require(0.0 < cfg.keep_iou <= 1.0, f"config: keep_iou must lie in (0, 1], got {cfg.keep_iou}")
+    require(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
+            f"config: baseline_t_range must be [low, high] within [0, 1], got {cfg.baseline_t_range}")
+    check_svg_options(cfg)
+
+
+def _build(cfg: EditSVGConfig, prior, inputs):
+    return EditSVGTask(prior, inputs.source, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt), lambda result: {}
+
+
+register(TaskSpec(
+    name="edit-svg", help="edit an SVG towards a prompt, keeping the rest of its structure (--method dds|pds baselines)",
+    config=EditSVGConfig, build=_build, inputs=("svg", "prompt"), methods=EDIT_METHODS,
+    method_help="editing rule (default dreamsampler)", check=_check, order=70))

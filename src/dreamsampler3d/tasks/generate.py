@@ -8,8 +8,11 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..config_base import Common
+from ..errors import require
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .base import SamplingTask
+from .registry import TaskSpec, register
 
 
 @dataclass
@@ -43,3 +46,24 @@ class GenerateTask(SamplingTask):
     @torch.no_grad()
     def render(self) -> Tensor:
         return self.prior.decode(self.state["z"] if self.finished else self.state["z0"])
+
+
+@dataclass
+class GenerateConfig(Common, GenerateOptions):
+    pass
+
+
+def _check(cfg: GenerateConfig) -> None:
+    s = cfg.sampler
+    require(s.renoise in ("unconditional", "guided"),
+            f"config: sampler.renoise must be unconditional or guided, got {s.renoise!r}")
+    require(s.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: sampler.omega_schedule: unknown {s.omega_schedule!r}")
+    require(s.eta_schedule in ("constant", "alpha") and 0.0 <= s.eta <= 1.0, f"config: sampler.eta must lie in [0, 1], got {s.eta}")
+
+
+def _build(cfg: GenerateConfig, prior, inputs):
+    return GenerateTask(prior, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt), lambda result: {}
+
+
+register(TaskSpec(name="generate", help="text-to-image with DreamSampler", config=GenerateConfig, build=_build,
+                  inputs=("prompt",), check=_check, batch=True, order=10))

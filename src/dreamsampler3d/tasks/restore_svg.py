@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..config_base import Common
+from ..errors import require
 from ..generators.svg import SVGConfig
 from ..generators.svg_init import generator_from_image
 from ..io.images import psnr, to_uint8
@@ -21,7 +24,10 @@ from ..sampler.distillation import fit_loss
 from ..sampler.dreamsampler import DreamSampler, Proposal, SamplerConfig
 from ..sampler.operators import LinearOperator, Mask
 from .external import external_step
-from .svg_base import SVGTask
+from .prepare import measurement, working_size
+from .registry import TaskSpec, register
+from .svg_base import SVGTask, check_svg_options
+from .two_stage import run_two_stage
 
 
 METHODS = ("dreamsampler", "vectorize", "two-stage", "trace")
@@ -123,3 +129,43 @@ class RestoreSVGTask(SVGTask):
 
             image = render_svg_text(self.final()[1], image.shape[-1]).to(image.device)
         return psnr(to_uint8(self.op.forward(image)), to_uint8(self.y))
+
+
+@dataclass
+class RestoreSVGConfig(Common, RestoreSVGOptions):
+    image: str = ""  # the degraded image (low resolution for sr4 / sr8)
+    degradation: str = "sr4"
+    mask: Optional[str] = None
+    prompts: List[str] = field(default_factory=list)
+    height: Optional[int] = None  # restored canvas (default: the model's native size)
+    width: Optional[int] = None
+    blur_sigma: float = 2.0
+    noise_sigma: float = 0.0
+
+
+def _check(cfg: RestoreSVGConfig) -> None:
+    check_svg_options(cfg)
+    require(0.0 < cfg.strength <= 1.0, f"config: strength must lie in (0, 1], got {cfg.strength}")
+    require(cfg.rho >= 0 and cfg.inner_steps >= 1, "config: rho must be >= 0 and inner_steps >= 1")
+    require(cfg.mu > 0 and cfg.cg_iters >= 1, f"config: mu must be > 0 and cg_iters >= 1, got {cfg.mu}, {cfg.cg_iters}")
+
+
+def _build(cfg: RestoreSVGConfig, prior, inputs):
+    size = working_size(cfg, prior)
+    op, y, _ = measurement(cfg, size, inputs.source, inputs)
+    t = RestoreSVGTask(prior, op, y, size, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
+    return t, lambda result: {"measurement_psnr_db": t.measurement_psnr(),
+                              "initial_measurement_psnr_db": float(t.state["initial_measurement_psnr"])}
+
+
+def _run(cfg: RestoreSVGConfig, run_config, log):
+    """The two-stage baselines run restore, then vectorize; the other methods are one run."""
+    return run_two_stage(cfg, run_config, log) if cfg.method in ("two-stage", "trace") else None
+
+
+register(TaskSpec(
+    name="restore-svg",
+    help="a clean SVG from a degraded image (sr4, sr8, blur, inpaint): vectorisation and restoration at once",
+    config=RestoreSVGConfig, build=_build, inputs=("image", "mask", "degradation", "prompts"), methods=METHODS,
+    method_help="default dreamsampler; the others are baselines (trace: vtracer on the restored raster)",
+    check=_check, run=_run, order=60))

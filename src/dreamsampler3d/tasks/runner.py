@@ -20,7 +20,8 @@ from ..io.images import save_json, save_png, save_text
 from ..priors.diffusion_prior import DiffusionPrior
 from ..priors.embedded import EMBEDDED, config_prompts, domain_note, resolve_model
 from .callbacks import AtomicCheckpoint, Snapshots, StepProgressBar
-from .prepare import PRIOR_FREE_TASKS, build_task, read_inputs
+from .prepare import build_task, read_inputs
+from .registry import get
 
 
 def indexed(device: torch.device) -> torch.device:
@@ -80,11 +81,12 @@ class _Fingerprint(L.Callback):
 def run_config(task: str, cfg, log=print) -> Path:
     """Execute a validated config; returns the output folder."""
     quiet_libraries()
+    spec = get(task)
     check_out(Path(cfg.run.out), resuming=cfg.run.resume is not None, overwrite=cfg.run.overwrite)
-    if task == "restore-svg" and cfg.method in ("two-stage", "trace"):
-        from .two_stage import run_two_stage
-
-        return run_two_stage(cfg, run_config, log)
+    if spec.run is not None:  # a run of the task's own (several stages), or None: the usual one
+        out = spec.run(cfg, run_config, log)
+        if out is not None:
+            return out
     image, notes = read_inputs(task, cfg)
     for note in notes:
         log(f"note: {note}")
@@ -92,7 +94,7 @@ def run_config(task: str, cfg, log=print) -> Path:
     _check_resume(cfg.run.resume, fp)
     L.seed_everything(cfg.run.seed, verbose=False)
     prior = None
-    if task not in PRIOR_FREE_TASKS:
+    if spec.needs_prior:
         prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, cfg.prior.device)
         note = domain_note(config_prompts(cfg)) if cfg.prior.model == EMBEDDED else None
         if note:

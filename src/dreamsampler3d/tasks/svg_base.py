@@ -14,6 +14,7 @@ from torch import Tensor
 
 from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_cleanup import CleanupConfig, clean_scene
+from ..errors import require
 from ..io.images import save_text
 from ..io.video import save_video
 from ..renderers.svg import Scene
@@ -33,6 +34,19 @@ def render_svg_text(text: str, width: int) -> Tensor:
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     arr = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.float32) / 127.5 - 1.0
     return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def check_svg_options(cfg) -> None:
+    """The checks every SVG task's config shares: its ``svg`` generator settings and ``output_size``."""
+    v = cfg.svg
+    require(v.num_paths >= 1, f"config: svg.num_paths must be >= 1, got {v.num_paths}")
+    require(v.segments >= 2, f"config: svg.segments must be >= 2, got {v.segments}")
+    require(v.init in ("prior", "blobs", "grid"), f"config: svg.init must be prior, blobs or grid, got {v.init!r}")
+    require(cfg.output_size >= 1, "config: output_size must be >= 1")
+    require(v.render_scale >= 1 and v.samples >= 1, "config: svg.render_scale and svg.samples must be >= 1")
+    require(v.colours >= 2, f"config: svg.colours must be >= 2, got {v.colours}")
+    require(v.fit_tolerance > 0, f"config: svg.fit_tolerance must be > 0, got {v.fit_tolerance}")
+    require(0 <= v.decimals <= 6, f"config: svg.decimals must lie in 0..6, got {v.decimals}")
 
 
 class SVGTask(SamplingTask):

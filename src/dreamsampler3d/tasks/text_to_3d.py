@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..config_base import Common
+from ..errors import require
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
 from ..io.files import atomic_file
@@ -20,6 +22,9 @@ from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .base import SamplingTask
 from .external import external_step
+from .registry import TaskSpec, register
+
+METHODS = ("dreamsampler", "sds")
 
 
 @dataclass
@@ -189,3 +194,31 @@ class TextTo3DTask(SamplingTask):
             files[f"mesh_{fmt}"] = path.name
         files["mesh_vertices"] = int(len(mesh.vertices))
         return files
+
+
+@dataclass
+class TextTo3DConfig(Common, TextTo3DOptions):
+    pass
+
+
+def _check(cfg: TextTo3DConfig) -> None:
+    require(cfg.trajectory in ("fixed", "annealed"), f"config: trajectory must be fixed or annealed, got {cfg.trajectory!r}")
+    require(cfg.view_prompts in ("auto", "on", "off"), f"config: view_prompts must be auto, on or off, got {cfg.view_prompts!r}")
+    require(cfg.views >= 1 and 1 <= cfg.views_per_step, "config: views and views_per_step must be >= 1")
+    require(cfg.views_per_step <= cfg.views or cfg.method == "sds", "config: views_per_step must be <= views")
+    require(cfg.inner_steps >= 1 and cfg.render_size >= 8, "config: inner_steps must be >= 1 and render_size >= 8")
+    for key in ("elevation", "fov", "distance"):
+        v = getattr(cfg, key)
+        require(len(v) == 2 and v[0] <= v[1], f"config: {key} must be a [low, high] pair, got {v}")
+    require(all(f in ("glb", "obj", "ply") for f in cfg.mesh_formats), f"config: mesh_formats: glb, obj, ply, got {cfg.mesh_formats}")
+
+
+def _build(cfg: TextTo3DConfig, prior, inputs):
+    embedded = cfg.prior.model == "embedded"
+    return TextTo3DTask(prior, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt, embedded), lambda result: {}
+
+
+register(TaskSpec(
+    name="text-to-3d", help="a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
+    config=TextTo3DConfig, build=_build, inputs=("prompt",), methods=METHODS,
+    method_help="distillation rule (default dreamsampler)", check=_check, batch=True, order=90))

@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from ..config_base import Common
 from ..generators.svg import SVGConfig, SVGGenerator
-from ..errors import UserError
+from ..errors import UserError, require
 from ..generators.svg_init import generator_from_image
 from ..io.images import to_uint8
 from ..renderers.svg import Scene
 from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .external import external_step
-from .svg_base import SVGTask
+from .registry import TaskSpec, register
+from .svg_base import SVGTask, check_svg_options
 
 METHODS = ("dreamsampler", "sds", "sample-trace")
 
@@ -134,3 +136,28 @@ class TextToSVGTask(SVGTask):
         if self.svg is None and not (self.finished and self.options.method == "sample-trace"):
             return self.prior.decode(self.state["z0"])  # before the switch: the prior's current estimate
         return super().render()
+
+
+@dataclass
+class TextToSVGConfig(Common, TextToSVGOptions):
+    pass
+
+
+def _check(cfg: TextToSVGConfig) -> None:
+    check_svg_options(cfg)
+    require(cfg.inner_steps >= 1, "config: inner_steps must be >= 1")
+    require(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
+    require(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
+    require(cfg.prior_guidance >= 0, f"config: prior_guidance must be >= 0, got {cfg.prior_guidance}")
+
+
+def _build(cfg: TextToSVGConfig, prior, inputs):
+    return TextToSVGTask(prior, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt), lambda result: {}
+
+
+register(TaskSpec(
+    name="text-to-svg",
+    help="an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds|sample-trace baselines)",
+    config=TextToSVGConfig, build=_build, inputs=("prompt",), methods=METHODS,
+    method_help="default dreamsampler; sds (VectorFusion) and sample-trace (the prior's sample traced by vtracer) are baselines",
+    check=_check, batch=True, order=50))

@@ -4,17 +4,22 @@ alone (no prior is consulted); ``--method trace`` is the off-the-shelf tracer ba
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 from torch import Tensor
 
+from ..config_base import Common
 from ..generators.svg import SVGConfig
 from ..generators.svg_init import generator_from_image
-from ..io.images import psnr, to_uint8
+from ..io.images import psnr, to_tensor, to_uint8
 from ..renderers.svg import Scene
-from .svg_base import SVGTask
+from .prepare import resize
+from .registry import TaskSpec, register
+from .svg_base import SVGTask, check_svg_options
 
 METHODS = ("fit", "trace")
+MAX_SIDE = 512  # larger inputs are scaled down to this (height / width keys set the size yourself)
 
 
 @dataclass
@@ -71,3 +76,27 @@ class VectorizeTask(SVGTask):
             else:
                 got = self.svg.render() * 2 - 1
             return psnr(to_uint8(got), to_uint8(self.target * 2 - 1))
+
+
+@dataclass
+class VectorizeConfig(Common, VectorizeOptions):
+    image: str = ""
+    height: Optional[int] = None  # default: the image's own size
+    width: Optional[int] = None
+
+
+def _build(cfg: VectorizeConfig, prior, inputs):
+    image = inputs.source
+    size = (cfg.height or image.size[1], cfg.width or image.size[0])
+    if max(size) > MAX_SIDE:  # a photo: vectorise at a working size, not at 6000 x 6000
+        k = MAX_SIDE / max(size)
+        size = (max(1, round(size[0] * k)), max(1, round(size[1] * k)))
+    inputs.image = to_tensor(resize(image, size, "image", inputs.notes))
+    t = VectorizeTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed)
+    return t, lambda result: {"psnr_db": t.psnr(), "initial_psnr_db": float(t.state["initial_psnr"])}
+
+
+register(TaskSpec(
+    name="vectorize", help="a few flat shapes fitted to an image (data term only; --method trace: vtracer baseline)",
+    config=VectorizeConfig, build=_build, inputs=("image",), methods=METHODS,
+    method_help="default fit; trace is the vtracer baseline", needs_prior=False, check=check_svg_options, order=80))
