@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from dreamsampler3d.generators.nerf import NeRFGenerator
-from dreamsampler3d.renderers.nerf.cameras import Cameras, camera_rays, orbit_cameras, view_word
-from dreamsampler3d.renderers.nerf.volume import composite_nerfacc, composite_reference, render_dense
+from dreamsampler3d.renderers.nerf.cameras import camera_rays, orbit_cameras, view_word
+from dreamsampler3d.renderers.nerf.volume import composite_nerfacc, composite_reference
 
 
 def test_nerfacc_dense_compositing_matches_reference():
