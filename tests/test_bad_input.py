@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -85,8 +86,13 @@ def test_missing_config_file_and_bad_override(tmp_path, capsys):
 
 
 def test_console_script_exit_status(tmp_path):
-    """The installed entry point itself exits non-zero with the one-line message."""
-    proc = subprocess.run([sys.executable, "-m", "dreamsampler3d.cli.main", "generate", "--model", str(tmp_path / "x"),
-                           "--prompt", "a", "--no-progress"], capture_output=True, text=True)
+    """The installed entry point itself (the `dreamsampler3d` script pip wrote, not `python -m`) exits non-zero
+    with the one-line message. (.ci/run also runs the README's main job through a wheel's script.)"""
+    import shutil
+
+    script = shutil.which("dreamsampler3d", path=str(Path(sys.executable).parent)) or shutil.which("dreamsampler3d")
+    assert script is not None, "the dreamsampler3d console script is not installed"
+    proc = subprocess.run([script, "generate", "--model", str(tmp_path / "x"), "--prompt", "a", "--no-progress"],
+                          capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("dreamsampler3d: error:") and len(proc.stderr.strip().splitlines()) == 1

@@ -65,7 +65,7 @@ def _run_killed_and_resumed(args: list[str], tmp_path: Path, steps: int) -> tupl
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["generate", "inpaint", "text-to-3d"])
+@pytest.mark.parametrize("task", ["generate", "inpaint", "text-to-3d", "edit", "restore", "restore-svg", "vectorize"])
 def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
     steps = 120
     image, mask = icon(tmp_path / "in.png"), box_mask(tmp_path / "m.png", 32, (0, 0, 15, 31))
@@ -73,6 +73,14 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
         args = ["generate", "--prompt", "a red star", "sampler.eta=0.7"]
     elif task == "inpaint":  # DPS gradients, CG, eta_t = alpha_t noise
         args = ["inpaint", "--image", str(image), "--mask", str(mask), "--prompt", "a star"]
+    elif task == "edit":  # the inverted trajectory
+        args = ["edit", "--image", str(image), "--prompt", "a blue circle"]
+    elif task == "restore":  # CG data consistency on a low-resolution input
+        args = ["restore", "--image", str(image), "--degradation", "blur"]
+    elif task in ("restore-svg", "vectorize"):  # the SVG generator, its Adam state and the exported file
+        steps = 16
+        args = [task, "--image", str(image), "run.checkpoint_every=1", "output_size=32"]
+        args += ["--degradation", "blur", "inner_steps=2"] if task == "restore-svg" else []
     else:  # NeRF weights, Adam state, random cameras and shading
         steps = 16
         args = ["text-to-3d", "--prompt", "a red circle", "inner_steps=2", "render_size=16", "mesh_formats=[ply]",
@@ -80,6 +88,8 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
     args += ["--model", tiny_folders["sd1"], "--steps", str(steps), "--seed", "7", "run.snapshot_every=0"]
     full, killed = _run_killed_and_resumed(args, tmp_path, steps)
     assert (killed / "result.png").read_bytes() == (full / "result.png").read_bytes()
+    if task in ("restore-svg", "vectorize"):
+        assert (killed / "result.svg").read_bytes() == (full / "result.svg").read_bytes()
     if task == "text-to-3d":
         assert (killed / "mesh.ply").read_bytes() == (full / "mesh.ply").read_bytes()
 
