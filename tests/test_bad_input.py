@@ -80,6 +80,17 @@ def test_invalid_values(tiny_folders, tmp_path, capsys, argv, key):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("task", ["edit-svg", "text-to-svg"])
+def test_svg_task_option_out_of_range_is_refused_before_anything_is_written(tiny_folders, tmp_path, capsys, task):
+    """inner_steps=0 used to pass validation, write config.yaml, then crash with a traceback."""
+    (tmp_path / "in.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">'
+                                     '<path d="M1 1H7V7Z" fill="red"/></svg>')
+    source = ["--svg", str(tmp_path / "in.svg")] if task == "edit-svg" else []
+    _fails([task, "--model", tiny_folders["sd1"], "--prompt", "x", *source, "inner_steps=0"], tmp_path / "o", capsys,
+           "inner_steps must be >= 1")
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_config_file_and_bad_override(tmp_path, capsys):
     _fails(["generate", "--prompt", "x", "--config", str(tmp_path / "none.yaml")], tmp_path / "o", capsys, "no such file")
     _fails(["generate", "--prompt", "x", "justaword"], tmp_path / "o", capsys, "key=value")
