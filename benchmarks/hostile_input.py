@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" {size}>{body}</svg>'
 
@@ -78,7 +78,12 @@ def cases(d: Path) -> list[tuple[str, list[str], str | None]]:
     Image.new("L", (20000, 20000)).save(d / "bomb.png", optimize=True)
     frames = [Image.new("RGB", (64, 64), c) for c in ("red", "blue")]
     frames[0].save(d / "anim.gif", save_all=True, append_images=frames[1:])
-    Image.fromarray((np.random.default_rng(0).random((6000, 6000, 3)) * 255).astype(np.uint8)).save(d / "photo.png")
+    photo = Image.new("RGB", (6000, 6000), (235, 225, 200))  # a big picture: discs on paper, with sensor noise
+    draw = ImageDraw.Draw(photo)
+    draw.ellipse((800, 900, 3200, 3300), fill=(200, 40, 30))
+    draw.rectangle((3400, 2800, 5400, 5200), fill=(30, 70, 160))
+    noise = np.random.default_rng(0).normal(0, 12, (6000, 6000, 3))
+    Image.fromarray(np.clip(np.asarray(photo) + noise, 0, 255).astype(np.uint8)).save(d / "photo.png")
     with open(d / "evil.ckpt", "wb") as f:
         pickle.dump({"run_fingerprint": Payload(str(d / "ckpt_ran")), "epoch": 1}, f)
     r = ["render-svg"]

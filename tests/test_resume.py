@@ -141,7 +141,7 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
-def test_a_crafted_checkpoint_runs_no_code(tiny_folders, tmp_path, capsys):
+def test_a_crafted_checkpoint_runs_no_code(tiny_folders, tmp_path, capsys, recwarn):
     """--resume with a pickle whose loading would execute code: refused with one line, the code never runs,
     nothing is written."""
     import pickle
@@ -160,4 +160,5 @@ def test_a_crafted_checkpoint_runs_no_code(tiny_folders, tmp_path, capsys):
                  "--out", str(tmp_path / "o"), "--resume", str(evil), "--no-progress"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "checkpoint" in err, err
+    assert not [str(w.message) for w in recwarn if "pickle" in str(w.message)]  # would print before our line
     assert not marker.exists() and not (tmp_path / "o").exists()

@@ -60,7 +60,9 @@ def _check_resume(path: str | None, expected: str) -> None:
     if not Path(path).is_file():
         raise UserError(f"--resume {path}: no such checkpoint")
     try:  # tensors and plain containers only: a checkpoint from elsewhere must not run code when read
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol would precede our one line
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise UserError(f"--resume {path}: not a readable checkpoint of this tool (only tensors and plain values "
                         f"are read; {type(exc).__name__})") from None
