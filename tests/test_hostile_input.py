@@ -69,6 +69,11 @@ def test_render_size_is_bounded(tmp_path, capsys):
     code, out, _ = _render(tmp_path, _svg('<rect width="10" height="10"/>'), extra=["--samples", "16"])
     code = main(["render-svg", str(tmp_path / "in.svg"), "--size", "16384", "--out", str(out)])
     _one_line_error(capsys, code, "pixels")
+    # a finite aspect whose height in pixels overflows a float (found by the 20,000-file fuzz run)
+    (tmp_path / "tall.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1e307">'
+                                       '<rect width="1" height="1"/></svg>')
+    code = main(["render-svg", str(tmp_path / "tall.svg"), "--out", str(out)])
+    _one_line_error(capsys, code, "pixels")
 
 
 @pytest.mark.parametrize("body", [

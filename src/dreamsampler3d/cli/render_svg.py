@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> None:
 
     from ..renderers.svg import over, to_straight
     from ..renderers.svg.backend import render_scene
+    from ..io.files import atomic_file
     from ..renderers.svg.svg_io import load_svg
 
     if args.size < 1 or args.size > 16384:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> None:
     aspect = scene.height / scene.width
     if not (math.isfinite(aspect) and aspect > 0):
         raise UserError(f"{args.input}: unusable aspect ratio ({scene.width:g} x {scene.height:g})")
-    height = max(1, round(args.size * aspect))
+    height = max(1, round(min(args.size * aspect, 2.0**31)))  # a huge one overflows: the pixel limit reports it
     with torch.no_grad():
         img = render_scene(scene, width, height, samples=args.samples, backend=args.backend)
     if args.background is not None:
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> None:
         arr, mode = to_straight(img), "RGBA"
     data = (arr.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
     try:
-        Image.fromarray(np.ascontiguousarray(data), mode).save(args.out)
+        atomic_file(args.out, lambda tmp: Image.fromarray(np.ascontiguousarray(data), mode).save(tmp))
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot write {args.out}: {exc}") from exc
 

@@ -38,6 +38,7 @@ class SamplingTask(L.LightningModule):
         self.generator = torch.Generator().manual_seed(self.seed)  # CPU draws: same noise on any device
         self.state: dict[str, Tensor] = {}
         self.step_seconds: list[float] = []
+        self.resumed_at = 0  # the step a --resume checkpoint was taken at
         self.last_logs: dict[str, float] = {}
 
     # ------------------------------------------------------------------ subclass API
@@ -95,4 +96,5 @@ class SamplingTask(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.state = {k: v.to(self.run_device) for k, v in checkpoint["sampler_state"].items()}
+        self.resumed_at = int(self.state["done"]) if "done" in self.state else 0
         self.generator.set_state(checkpoint["sampler_rng"])

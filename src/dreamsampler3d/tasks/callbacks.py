@@ -60,6 +60,8 @@ class AtomicCheckpoint(Callback):
 
     def __init__(self, folder: Path, every: int):
         self.folder, self.every = Path(folder), int(every)
+        for stale in self.folder.glob(".last.ckpt.*.tmp*"):  # a kill during a write leaves its temporary
+            stale.unlink(missing_ok=True)
 
     @property
     def last(self) -> Path:

@@ -145,6 +145,8 @@ class RestoreSVGConfig(Common, RestoreSVGOptions):
 
 def _check(cfg: RestoreSVGConfig) -> None:
     check_svg_options(cfg)
+    require(cfg.run.resume is None or cfg.method not in ("two-stage", "trace"),
+            f"--resume: method {cfg.method} runs two stages with their own checkpoints; rerun it (it is a baseline)")
     require(0.0 < cfg.strength <= 1.0, f"config: strength must lie in (0, 1], got {cfg.strength}")
     require(cfg.rho >= 0 and cfg.inner_steps >= 1, "config: rho must be >= 0 and inner_steps >= 1")
     require(cfg.mu > 0 and cfg.cg_iters >= 1, f"config: mu must be > 0 and cg_iters >= 1, got {cfg.mu}, {cfg.cg_iters}")

@@ -159,7 +159,12 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         callbacks.append(StepProgressBar(task))
     trainer = make_trainer(module.run_device, cfg.run.steps, callbacks, out, cfg.run.progress)
     start = time.perf_counter()
-    trainer.fit(module, ckpt_path=cfg.run.resume, weights_only=True)
+    try:
+        trainer.fit(module, ckpt_path=cfg.run.resume, weights_only=True)
+    except SystemExit:  # Lightning answers Ctrl-C with its own message and exit(1): ours is one line and 130
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
     if not module.finished:
         raise RuntimeError("the run stopped before its last step")
     with torch.no_grad():
@@ -173,8 +178,8 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
         "seconds": round(seconds, 3),
         "seconds_per_step": round(sum(module.step_seconds) / max(len(module.step_seconds), 1), 5),
         "resumed_from": cfg.run.resume,
-        "resumed_at_step": cfg.run.steps - len(module.step_seconds),  # 0 unless --resume
-        "steps_run": len(module.step_seconds),  # in this process
+        "resumed_at_step": module.resumed_at,  # the checkpoint's step; 0 unless --resume
+        "steps_run": len(module.step_seconds),  # steps this process ran
         "device": str(indexed(module.run_device)),
         "model": cfg.prior.model,
         **task_metrics(result),

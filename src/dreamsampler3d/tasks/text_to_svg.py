@@ -33,7 +33,7 @@ METHODS = ("dreamsampler", "sds", "sample-trace")
 class TextToSVGOptions:
     prompt: str = ""
     method: str = "dreamsampler"  # or the baselines sds, sample-trace
-    init_at: float = 0.6  # svg.init=prior: share of the steps taken on the latent before vectorising
+    init_at: float = 0.8  # svg.init=prior: share of the steps taken on the latent before vectorising
     inner_steps: int = 4  # optimiser steps on the paths per sampler step
     pixel_weight: float = 1.0  # weight of the decoded target in the fit (0: the latent term alone)
     # The steps through the generator: DreamSampler proper (guided target, renoised with eps_null). The steps

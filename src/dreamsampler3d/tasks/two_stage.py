@@ -16,7 +16,7 @@ def run_two_stage(cfg, run_config: Callable, log=print) -> Path:
     out = Path(cfg.run.out)
     first = max(1, cfg.run.steps // 2)
     run = {"seed": cfg.run.seed, "progress": cfg.run.progress, "snapshot_every": cfg.run.snapshot_every,
-           "checkpoint_every": cfg.run.checkpoint_every}
+           "checkpoint_every": cfg.run.checkpoint_every, "overwrite": cfg.run.overwrite}
     restore = build_config("restore", None, [], {
         "image": cfg.image, "degradation": cfg.degradation, "mask": cfg.mask, "prompts": list(cfg.prompts),
         "height": cfg.height, "width": cfg.width, "blur_sigma": cfg.blur_sigma, "noise_sigma": cfg.noise_sigma,

@@ -86,7 +86,7 @@ def check(data: bytes, size: int = 64) -> tuple[str, float]:
         if not aspect > 0 or aspect == float("inf"):
             raise UserError("unusable aspect ratio")
         with torch.no_grad():
-            render(scene, size, max(1, min(round(size * aspect), 1 << 30)))
+            render(scene, size, max(1, round(min(size * aspect, 2.0**30))))
         outcome = "ok"
     except UserError:
         outcome = "user-error"
