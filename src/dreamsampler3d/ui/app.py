@@ -23,7 +23,9 @@ from .worker import Cancelled, Done, Failed, Job, Log, Queued, RunQueue, Started
 
 CSS = """
 .ds-progress progress { width: 60%; height: 1.1em; vertical-align: middle; }
-.ds-error { color: #b00020; font-weight: 600; white-space: pre-wrap; }
+.ds-status { white-space: pre-wrap; }
+.ds-error { color: #b00020; font-weight: 600; }
+.ds-preview img, .ds-result img { image-rendering: pixelated; }
 .ds-svg img { display: block; border: 1px solid #ddd; }
 """
 
@@ -53,13 +55,13 @@ def result_column() -> Outputs:
     preview = gr.Image(label="current render", type="numpy", format="png", interactive=False, height=256,
                        elem_classes=["ds-preview"])
     svg = gr.HTML(visible=False, elem_classes=["ds-svg-box"])
-    result = gr.Image(label="result.png", type="filepath", format="png", interactive=False, visible=False,
+    result = gr.Image(label="result.png", type="filepath", format="png", interactive=False, visible=False, height=512,
                       buttons=["download", "fullscreen"], elem_classes=["ds-result"])
     mesh = gr.Model3D(label="mesh.glb (drag to orbit)", visible=False, elem_classes=["ds-mesh"])
     video = gr.Video(label="video", visible=False, autoplay=True, loop=True, elem_classes=["ds-video"])
     files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_classes=["ds-files"])
     command = gr.Code(label="command line (reproduces this run)", language="shell", interactive=False, lines=2,
-                      elem_classes=["ds-command"])
+                      wrap_lines=True, elem_classes=["ds-command"])
     return Outputs(progress, status, preview, svg, result, mesh, video, files, command)
 
 

@@ -85,9 +85,9 @@ def task_form(spec: TaskSpec) -> TaskForm:
         w["prompt"] = gr.Textbox(label="prompt", value=defaults.get("prompt", ""), placeholder="a red star on a white background",
                                  elem_classes=["ds-prompt"])
     if "masks" in kinds:  # paint the masks: one layer per mask, one prompt per layer
-        w["image"] = gr.ImageEditor(label="image: upload it, then paint one layer per mask (white = fill)", type="numpy",
+        w["image"] = gr.ImageEditor(label="image: upload it, then paint the regions to fill (one layer per mask; add layers with the layer menu)", type="numpy",
                                     image_mode="RGBA", sources=["upload", "clipboard"], layers=True,
-                                    brush=gr.Brush(default_size=24, colors=["#ffffff", "#ff00ff"], color_mode="fixed"),
+                                    brush=gr.Brush(default_size=24, colors=["#ff00ff", "#00c8ff"], color_mode="fixed"),
                                     elem_classes=["ds-editor"])
         w["masks"] = gr.File(label="or upload mask files (white = fill), after the painted ones", file_count="multiple",
                              file_types=["image"], elem_classes=["ds-mask-files"])
