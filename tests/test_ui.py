@@ -231,7 +231,7 @@ def test_ui_end_to_end(browser, server, tmp_path):
     assert _visible(page, ".ds-progress").get_attribute("data-step") == "12"
     _shoot(page, shots, "text-to-svg-result")
     with page.expect_download() as info:
-        _visible(page, ".ds-files").get_by_text("result.svg").first.click()
+        _visible(page, ".ds-files").locator('a[download="result.svg"]').first.click()
     svg = Path(info.value.path()).read_bytes()
     assert b"<svg" in svg and b"<path" in svg
     red, ink = _red_fraction(cairosvg.svg2png(bytestring=svg, output_width=256))
@@ -312,8 +312,8 @@ def test_ui_end_to_end(browser, server, tmp_path):
     _set_option(page, "run.steps", "4")
     _visible(page, ".ds-run").click()
     shown = _wait_status(page, ("error",), timeout=120).strip()
-    assert shown.startswith("dreamsampler3d: error: --svg ")
-    copied = shown.split("--svg ", 1)[1].split(":", 1)[0]
+    assert shown.startswith("dreamsampler3d: error: ") and "broken.svg" in shown, shown
+    copied = next(word.rstrip(":") for word in shown.split() if word.rstrip(":").endswith("broken.svg"))
     proc = subprocess.run([sys.executable, "-m", "dreamsampler3d.cli.main", "edit-svg", "--svg", copied, "--prompt",
                            "a blue star", "--out", str(tmp_path / "cli-bad")], env=env, capture_output=True,
                           text=True, timeout=300)
