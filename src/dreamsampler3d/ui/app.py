@@ -19,7 +19,7 @@ from . import views
 from .forms import MAX_UPLOAD_MB, build_run
 from .pages import TaskForm, pages, task_form
 from .progress import Progress
-from .worker import Cancelled, Done, Failed, Job, Log, Queued, RunQueue, Started
+from .worker import FINAL, Cancelled, Done, Failed, Job, Log, Queued, RunQueue, Started
 
 CSS = """
 .ds-progress progress { width: 60%; height: 1.1em; vertical-align: middle; }
@@ -138,7 +138,8 @@ class WebApp:
         try:
             for event in job.stream():
                 if isinstance(event, Queued):
-                    yield {outs.status: views.status_html(f"queued: {event.ahead} run(s) ahead of this one")}
+                    if event.ahead:  # 0: it starts at once
+                        yield {outs.status: views.status_html(f"queued: {event.ahead} run(s) ahead of this one")}
                 elif isinstance(event, Started):
                     yield {outs.status: views.status_html(f"running {task} into {cfg.run.out}")}
                 elif isinstance(event, Log):
@@ -149,7 +150,7 @@ class WebApp:
                     if event.preview is not None:
                         update[outs.preview] = event.preview
                     yield update
-                else:
+                elif isinstance(event, FINAL):
                     over = True
                     yield self.finished(event, task, cfg, outs, notes)
         finally:
