@@ -195,11 +195,20 @@ def _status(page) -> str:
     return _visible(page, ".ds-status").inner_text()
 
 
+def _kind(page) -> str:
+    """The status line's kind from its class (ds-info, ds-done, ds-error, ds-cancelled), not from its words
+    (a path may hold any word)."""
+    classes = _visible(page, ".ds-status").get_attribute("class").split()
+    return next(c[3:] for c in classes if c.startswith("ds-") and c != "ds-status")
+
+
 def _wait_status(page, words: tuple[str, ...], timeout: float = 180) -> str:
+    """Until the status is of one of the kinds in ``words`` (done, error, cancelled) or, for other words,
+    holds one of them."""
     end = time.time() + timeout
     while time.time() < end:
-        text = _status(page)
-        if any(w in text for w in words):
+        text, kind = _status(page), _kind(page)
+        if kind in words or (kind == "info" and any(w in text for w in words)):
             return text
         time.sleep(0.1)
     raise AssertionError(f"no {words} in the status within {timeout} s; it says: {text!r}")
@@ -246,14 +255,14 @@ def test_ui_end_to_end(browser, server, tmp_path):
     _visible(page, ".ds-run").click()
     steps, previews = set(), set()
     end = time.time() + 180
-    while time.time() < end and not any(w in _status(page) for w in ("done", "error")):
+    while time.time() < end and _kind(page) not in ("done", "error"):
         steps.add(int(_visible(page, ".ds-progress").get_attribute("data-step")))
         img = page.locator(".ds-preview img >> visible=true")
         if img.count():
             previews.add(img.first.get_attribute("src"))
         time.sleep(0.05)
     status = _status(page)
-    assert "done" in status, status
+    assert _kind(page) == "done", status
     inner = sorted(s for s in steps if 0 < s < 12)
     assert len(inner) >= 3, f"the progress bar showed only steps {sorted(steps)} of 12"
     assert len(previews) >= 2, "the current render was not updated during the run"
@@ -319,7 +328,7 @@ def test_ui_end_to_end(browser, server, tmp_path):
 
     page.get_by_role("tab", name="Image edit / inpaint", exact=True).click()
     status = _wait_status(page, ("done", "error"), timeout=180)
-    assert "done" in status, status
+    assert _kind(page) == "done", status
     inpaint = next(runs.glob("inpaint-*"))
     mask = np.asarray(Image.open(inpaint / "inputs" / "mask-1.png"))
     assert 0.005 < (mask > 0).mean() < 0.5, "the painted mask did not reach the run"
@@ -354,3 +363,15 @@ def test_ui_end_to_end(browser, server, tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == shown
     _shoot(page, shots, "edit-svg-error")
     page.close()
+
+
+def test_uploads_over_the_limit_are_refused(tmp_path, monkeypatch):
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.ui import forms
+
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * 2 * 1024 * 1024)
+    monkeypatch.setattr(forms, "MAX_UPLOAD_MB", 1)
+    with pytest.raises(UserError, match=r"upload big.png: 2.0 MB, more than the 1 MB upload limit"):
+        forms.build_run("vectorize", {"image": str(big)}, tmp_path / "runs")
+    assert not any((tmp_path / "runs").glob("*"))

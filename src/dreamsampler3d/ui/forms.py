@@ -36,11 +36,13 @@ def check_size(path: str | Path, what: str) -> None:
         raise UserError(f"{what}: {size / 1024 / 1024:.1f} MB, more than the {MAX_UPLOAD_MB} MB upload limit")
 
 
-def copy_upload(path: str | Path, folder: Path, what: str) -> str:
-    """The upload copied into ``folder`` under its own name (the name the command line shows)."""
-    check_size(path, what)
+def copy_upload(path: str | Path, folder: Path, role: str) -> str:
+    """The upload copied into ``folder`` as ``<role>-<its name>`` (an image and a mask both called a.png must
+    not overwrite each other)."""
+    name = Path(path).name
+    check_size(path, f"upload {name}")
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(path).name
+    target = folder / f"{role}-{name}"
     shutil.copyfile(path, target)
     return str(target)
 
@@ -125,11 +127,11 @@ def _flags(values: dict[str, Any], inputs: Path, typed: set[str]) -> dict[str, A
                 flags["image"] = image
                 flags["masks"] = masks + flags.get("masks", [])
         elif key in ("image", "mask"):
-            flags[key] = copy_upload(value, inputs, f"upload {Path(value).name}")
+            flags[key] = copy_upload(value, inputs, key)
         elif key == "masks":  # uploaded mask files, after the painted ones
-            flags["masks"] = flags.get("masks", []) + [copy_upload(v, inputs, f"upload {Path(v).name}") for v in value]
+            flags["masks"] = flags.get("masks", []) + [copy_upload(v, inputs, "mask") for v in value]
         elif key == "svg":
-            flags["svg_file"] = copy_upload(value, inputs, f"upload {Path(value).name}")
+            flags["svg_file"] = copy_upload(value, inputs, "svg")
         else:  # degradation, method, and the dotted config keys of the page's option widgets
             flags[key] = value
     return flags
