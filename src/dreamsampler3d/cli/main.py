@@ -157,6 +157,7 @@ def _ui(argv: list[str]) -> int:
     p.add_argument("--out", default="outputs/ui", help="root of the runs' output folders (default: outputs/ui)")
     a = p.parse_args(argv)
     try:
+        from .. import ui  # noqa: F401  (first: it switches Gradio's usage reports off before Gradio loads)
         import gradio  # noqa: F401
     except ImportError:
         raise UserError("the web interface needs the optional [ui] extra: pip install 'dreamsampler3d[ui]'") from None

@@ -76,7 +76,7 @@ class WebApp:
 
     # ------------------------------------------------------------------ layout
     def blocks(self) -> gr.Blocks:
-        with gr.Blocks(title="dreamsampler3d") as demo:
+        with gr.Blocks(title="dreamsampler3d", analytics_enabled=False) as demo:
             gr.Markdown("## dreamsampler3d\nEvery run goes through the same code as the command line and writes "
                         f"the same output folder, under `{self.out}`; runs take turns (one at a time).")
             model = gr.Textbox(value=self.model, label="model (--model: 'embedded' = the icon prior shipped with "
