@@ -323,7 +323,8 @@ def test_ui_end_to_end(browser, server, tmp_path):
     page.get_by_role("tab", name="Text to SVG", exact=True).click()
     _visible(page, ".ds-cancel").click()
     cancelled = _wait_status(page, ("cancelled",), timeout=60)
-    resume = next(line for line in cancelled.splitlines() if line.startswith("dreamsampler3d text-to-svg"))
+    resume = next((line for line in cancelled.splitlines() if line.startswith("dreamsampler3d text-to-svg")), None)
+    assert resume is not None, f"no command to continue the run in: {cancelled!r}"
     assert "--resume" in resume and "--steps 100" in resume
 
     page.get_by_role("tab", name="Image edit / inpaint", exact=True).click()
