@@ -195,19 +195,24 @@ def _status(page) -> str:
     return _visible(page, ".ds-status").inner_text()
 
 
+def _read_status(page) -> tuple[str, str]:
+    """(kind, text) of the status line, read at once: its kind from its class (ds-info, ds-done, ds-error,
+    ds-cancelled), not from its words (a path may hold any word)."""
+    classes, text = _visible(page, ".ds-status").evaluate("e => [e.className, e.innerText]")
+    kind = next(c[3:] for c in classes.split() if c.startswith("ds-") and c != "ds-status")
+    return kind, text
+
+
 def _kind(page) -> str:
-    """The status line's kind from its class (ds-info, ds-done, ds-error, ds-cancelled), not from its words
-    (a path may hold any word)."""
-    classes = _visible(page, ".ds-status").get_attribute("class").split()
-    return next(c[3:] for c in classes if c.startswith("ds-") and c != "ds-status")
+    return _read_status(page)[0]
 
 
 def _wait_status(page, words: tuple[str, ...], timeout: float = 180) -> str:
-    """Until the status is of one of the kinds in ``words`` (done, error, cancelled) or, for other words,
-    holds one of them."""
+    """The status text once its kind is one of ``words`` (done, error, cancelled), or its text holds one of the
+    other words."""
     end = time.time() + timeout
     while time.time() < end:
-        text, kind = _status(page), _kind(page)
+        kind, text = _read_status(page)
         if kind in words or any(w in text for w in words if w not in ("done", "error", "cancelled")):
             return text
         time.sleep(0.1)
@@ -261,8 +266,8 @@ def test_ui_end_to_end(browser, server, tmp_path):
         if img.count():
             previews.add(img.first.get_attribute("src"))
         time.sleep(0.05)
-    status = _status(page)
-    assert _kind(page) == "done", status
+    kind, status = _read_status(page)
+    assert kind == "done", status
     inner = sorted(s for s in steps if 0 < s < 12)
     assert len(inner) >= 3, f"the progress bar showed only steps {sorted(steps)} of 12"
     assert len(previews) >= 2, "the current render was not updated during the run"
