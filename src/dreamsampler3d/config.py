@@ -32,6 +32,19 @@ def _fail(exc: OmegaConfBaseException) -> UserError:
 
 def build_config(task: str, config_file: str | None = None, overrides: list[str] = (), flags: dict[str, Any] | None = None):
     """The resolved, validated dataclass for ``task``."""
+    cfg = _merge(task, config_file, overrides, flags)
+    validate(task, cfg)
+    return cfg
+
+
+def default_config(task: str):
+    """The task's defaults (dataclass, then its YAML) before any input is given, so not validated (a required
+    prompt is still empty): what a front end shows as the starting values, and what a command line leaves out."""
+    return _merge(task)
+
+
+def _merge(task: str, config_file: str | None = None, overrides: list[str] = (), flags: dict[str, Any] | None = None):
+    """The layers merged into the task's dataclass; type errors are one-line UserErrors."""
     schema = OmegaConf.structured(get(task).config)  # an unknown task is a UserError here
     layers = []
     try:
@@ -51,7 +64,6 @@ def build_config(task: str, config_file: str | None = None, overrides: list[str]
         raise _fail(exc) from None
     except ValueError as exc:  # yaml errors
         raise UserError(f"config: {str(exc).splitlines()[0]}") from None
-    validate(task, cfg)
     return cfg
 
 

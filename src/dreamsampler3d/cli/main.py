@@ -147,6 +147,27 @@ def _tiny_model(argv: list[str]) -> None:
     print(save_tiny_pipeline(a.folder, a.family, a.seed))
 
 
+def _ui(argv: list[str]) -> int:
+    """``dreamsampler3d ui``: the web interface on localhost (the optional ``[ui]`` extra)."""
+    p = argparse.ArgumentParser(prog="dreamsampler3d ui",
+                                description="a local web interface: one page per task family, live progress, downloads")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--model", help="the pages' default model (default: the embedded icon prior)")
+    p.add_argument("--out", default="outputs/ui", help="root of the runs' output folders (default: outputs/ui)")
+    a = p.parse_args(argv)
+    try:
+        from .. import ui  # noqa: F401  (first: it switches Gradio's usage reports off before Gradio loads)
+        import gradio  # noqa: F401
+    except ImportError:
+        raise UserError("the web interface needs the optional [ui] extra: pip install 'dreamsampler3d[ui]'") from None
+    from ..ui.app import launch
+
+    print(f"dreamsampler3d ui: http://{a.host}:{a.port} (runs under {a.out}; Ctrl+C stops)", file=sys.stderr)
+    launch(a.host, a.port, a.model, a.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dreamsampler3d",
@@ -160,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("render-svg", help="rasterise an SVG file with our renderer (see: dreamsampler3d render-svg --help)", add_help=False)
     sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
+    sub.add_parser("ui", help="a local web interface for every task (the [ui] extra; see: dreamsampler3d ui --help)", add_help=False)
     sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in src/dreamsampler3d/assets/icon-prior)", add_help=False)
     return parser
 
@@ -188,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(render_svg_main(argv[1:]))
         if argv and argv[0] == "batch":
             return _batch(argv[1:])
+        if argv and argv[0] == "ui":
+            return _ui(argv[1:])
         if argv and argv[0] == "train-prior":
             from ..priors.training.train_prior import main as train_main
 

@@ -7,8 +7,9 @@ import logging
 import os
 import time
 import warnings
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import lightning as L
 from lightning.pytorch.strategies import SingleDeviceStrategy
@@ -80,13 +81,14 @@ class _Fingerprint(L.Callback):
         checkpoint["run_fingerprint"] = self.value
 
 
-def run_config(task: str, cfg, log=print) -> Path:
-    """Execute a validated config; returns the output folder."""
+def run_config(task: str, cfg, log=print, callbacks: Sequence[L.Callback] = ()) -> Path:
+    """Execute a validated config; returns the output folder. ``callbacks``: extra Lightning callbacks for every
+    stage's Trainer (the web UI's progress and cancel), after the runner's own."""
     quiet_libraries()
     spec = get(task)
     check_out(Path(cfg.run.out), resuming=cfg.run.resume is not None, overwrite=cfg.run.overwrite)
     if spec.run is not None:  # a run of the task's own (several stages), or None: the usual one
-        out = spec.run(cfg, run_config, log)
+        out = spec.run(cfg, partial(run_config, callbacks=callbacks) if callbacks else run_config, log)
         if out is not None:
             return out
     image, notes = read_inputs(task, cfg)
@@ -104,7 +106,7 @@ def run_config(task: str, cfg, log=print) -> Path:
     module, inputs, task_metrics = build_task(task, cfg, prior, image)
     for note in inputs.notes:
         log(f"note: {note}")
-    return execute(task, cfg, module, inputs, task_metrics, fp)
+    return execute(task, cfg, module, inputs, task_metrics, fp, callbacks)
 
 
 # What a run writes into --out: with --overwrite these (and only these) are removed first.
@@ -146,7 +148,7 @@ def make_trainer(device: torch.device, steps: int, callbacks: list[Any], root: P
     )
 
 
-def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
+def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "", callbacks: Sequence[L.Callback] = ()) -> Path:
     """Sample under a Lightning Trainer and write config.yaml, snapshots, result.png and metrics.json."""
     out = Path(cfg.run.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,10 +156,10 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "") -> Path:
     if inputs.image is not None:
         save_png(out / "input.png", inputs.image)
     checkpoint = AtomicCheckpoint(out / "checkpoints", cfg.run.checkpoint_every)
-    callbacks: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
+    own: list[Any] = [checkpoint, Snapshots(out / "snapshots", cfg.run.snapshot_every), _Fingerprint(fp)]
     if cfg.run.progress:
-        callbacks.append(StepProgressBar(task))
-    trainer = make_trainer(module.run_device, cfg.run.steps, callbacks, out, cfg.run.progress)
+        own.append(StepProgressBar(task))
+    trainer = make_trainer(module.run_device, cfg.run.steps, [*own, *callbacks], out, cfg.run.progress)
     start = time.perf_counter()
     try:
         trainer.fit(module, ckpt_path=cfg.run.resume, weights_only=True)

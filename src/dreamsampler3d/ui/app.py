@@ -1,0 +1,198 @@
+"""The web app: one tab per task family (ui/pages.py), every run through the single run queue (ui/worker.py)
+and so through tasks/runner.run_config, the CLI's own code path, into the same output folders."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import gradio as gr
+
+from ..cli.command import command_line
+from ..errors import UserError
+from ..priors.embedded import EMBEDDED
+from ..tasks.registry import get
+from . import views
+from .forms import MAX_UPLOAD_MB, build_run
+from .pages import TaskForm, pages, task_form
+from .progress import Progress
+from .worker import FINAL, Cancelled, Done, Failed, Job, Log, Queued, RunQueue, Started
+
+CSS = """
+.ds-progress progress { width: 60%; height: 1.1em; vertical-align: middle; }
+.ds-status { white-space: pre-wrap; }
+.ds-error { color: #b00020; font-weight: 600; }
+.ds-preview img, .ds-result img { image-rendering: pixelated; }
+.ds-svg img { display: block; border: 1px solid #ddd; }
+"""
+
+
+@dataclass
+class Outputs:
+    """One task's result column."""
+
+    progress: Any
+    status: Any
+    preview: Any
+    svg: Any
+    result: Any
+    mesh: Any
+    video: Any
+    files: Any
+    command: Any
+
+    def all(self) -> list[Any]:
+        return [self.progress, self.status, self.preview, self.svg, self.result, self.mesh, self.video, self.files,
+                self.command]
+
+
+def result_column() -> Outputs:
+    progress = gr.HTML(views.progress_html(None), elem_classes=["ds-progress-box"])
+    status = gr.HTML(views.status_html("ready"), elem_classes=["ds-status-box"])
+    preview = gr.Image(label="current render", type="numpy", format="png", interactive=False, height=256,
+                       elem_classes=["ds-preview"])
+    svg = gr.HTML(visible=False, elem_classes=["ds-svg-box"])
+    result = gr.Image(label="result.png", type="filepath", format="png", interactive=False, visible=False, height=512,
+                      buttons=["download", "fullscreen"], elem_classes=["ds-result"])
+    mesh = gr.Model3D(label="mesh.glb (drag to orbit)", visible=False, elem_classes=["ds-mesh"])
+    video = gr.Video(label="video", visible=False, autoplay=True, loop=True, elem_classes=["ds-video"])
+    files = gr.File(label="downloads", file_count="multiple", interactive=False, elem_classes=["ds-files"])
+    command = gr.Code(label="command line (reproduces this run)", language="shell", interactive=False, lines=2,
+                      wrap_lines=True, elem_classes=["ds-command"])
+    return Outputs(progress, status, preview, svg, result, mesh, video, files, command)
+
+
+class WebApp:
+    """The pages and their handlers; ``runs`` executes one run at a time for the whole process."""
+
+    def __init__(self, out: str | Path = "outputs/ui", model: str | None = None, runs: RunQueue | None = None):
+        self.out = Path(out)
+        self.model = model or EMBEDDED
+        self.runs = runs or RunQueue()
+        self.jobs: dict[tuple[str, str], Job] = {}  # (browser session, task) -> its run
+
+    # ------------------------------------------------------------------ layout
+    def blocks(self) -> gr.Blocks:
+        with gr.Blocks(title="dreamsampler3d", analytics_enabled=False) as demo:
+            gr.Markdown("## dreamsampler3d\nEvery run goes through the same code as the command line and writes "
+                        f"the same output folder, under `{self.out}`; runs take turns (one at a time).")
+            model = gr.Textbox(value=self.model, label="model (--model: 'embedded' = the icon prior shipped with "
+                               "the package, or a diffusers folder / hub id)", elem_classes=["ds-model"])
+            for page in pages():
+                with gr.Tab(page.title):
+                    if len(page.tasks) == 1:
+                        self.task_tab(page.tasks[0], model)
+                    else:
+                        with gr.Tabs():
+                            for name in page.tasks:
+                                with gr.Tab(name):
+                                    self.task_tab(name, model)
+        return demo
+
+    def task_tab(self, name: str, model: Any) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                form = task_form(get(name))
+            with gr.Column(scale=1):
+                outs = result_column()
+        inputs = {model, *form.inputs.values()}
+
+        def run(data: dict, request: gr.Request) -> Iterator[dict]:
+            yield from self.run(form, model, outs, data, request)
+
+        def cancel(request: gr.Request) -> None:
+            job = self.jobs.get((request.session_hash, name))
+            if job is not None:
+                self.runs.cancel(job.id)
+
+        # concurrency_limit: let every click reach the run queue, which shows its place in line
+        form.run.click(run, inputs=inputs, outputs=outs.all(), concurrency_limit=16, api_name=f"run_{name}")
+        form.cancel.click(cancel, inputs=None, outputs=None, concurrency_limit=None, api_name=f"cancel_{name}")
+
+    # ------------------------------------------------------------------ a run
+    def run(self, form: TaskForm, model: Any, outs: Outputs, data: dict, request: gr.Request) -> Iterator[dict]:
+        """Validate, queue, stream progress, show the result; every UserError as the CLI's line."""
+        task = form.task
+        values = {name: data[comp] for name, comp in form.inputs.items()}
+        values["model"] = data[model]
+        hidden = {outs.svg: gr.update(visible=False), outs.result: gr.update(visible=False, value=None),
+                  outs.mesh: gr.update(visible=False, value=None), outs.video: gr.update(visible=False, value=None),
+                  outs.files: None, outs.preview: None}
+        try:
+            cfg = build_run(task, values, self.out)
+        except UserError as exc:
+            yield {**hidden, outs.progress: views.progress_html(None), outs.command: "",
+                   outs.status: views.status_html(views.error_line(str(exc)), "error")}
+            return
+        command = command_line(task, cfg)
+        job = self.runs.submit(task, cfg)
+        key = (request.session_hash if request is not None else "", task)
+        self.jobs[key] = job
+        yield {**hidden, outs.command: command, outs.progress: views.progress_html(None, cfg.run.steps),
+               outs.status: views.status_html(f"queued: {cfg.run.out}")}
+        notes: list[str] = []
+        over = False
+        try:
+            for event in job.stream():
+                if isinstance(event, Queued):
+                    if event.ahead:  # 0: it starts at once
+                        yield {outs.status: views.status_html(f"queued: {event.ahead} run(s) ahead of this one")}
+                elif isinstance(event, Started):
+                    yield {outs.status: views.status_html(f"running {task} into {cfg.run.out}")}
+                elif isinstance(event, Log):
+                    notes.append(event.message)
+                    yield {outs.status: views.status_html("\n".join(notes))}
+                elif isinstance(event, Progress):
+                    update = {outs.progress: views.progress_html(event)}
+                    if event.preview is not None:
+                        update[outs.preview] = event.preview
+                    yield update
+                elif isinstance(event, FINAL):
+                    over = True
+                    yield self.finished(event, task, cfg, outs, notes)
+        finally:
+            if not over:  # the page went away mid-run: stop the run rather than compute for nobody
+                job.cancel.set()
+            if self.jobs.get(key) is job:
+                del self.jobs[key]
+
+    def finished(self, event: Any, task: str, cfg: Any, outs: Outputs, notes: list[str]) -> dict:
+        if isinstance(event, Failed):
+            text = views.error_line(event.message) if event.user_error else f"internal error: {event.message}"
+            return {outs.status: views.status_html(text, "error")}
+        if isinstance(event, Cancelled):
+            ckpt = Path(cfg.run.out) / "checkpoints" / "last.ckpt"
+            text = f"cancelled after step {event.step}"
+            if ckpt.is_file():
+                again = copy.deepcopy(cfg)
+                again.run.resume = str(ckpt)
+                text += f"; continue it from the command line:\n{command_line(task, again)}"
+            return {outs.status: views.status_html(text, "cancelled")}
+        assert isinstance(event, Done)
+        out = event.out
+        metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}
+        svg = views.svg_html(out)
+        mesh = views.first(out, "mesh.glb")
+        video = views.first(out, "orbit.mp4", "optimisation.mp4")
+        done = f"done in {metrics.get('seconds', '?')} s: {out}"
+        return {outs.status: views.status_html("\n".join([*notes, done]), "done"),
+                outs.svg: gr.update(value=svg, visible=svg is not None),
+                outs.result: gr.update(value=views.first(out, "result.png"), visible=svg is None),
+                outs.mesh: gr.update(value=mesh, visible=mesh is not None),
+                outs.video: gr.update(value=video, visible=video is not None),
+                outs.files: views.downloads(out)}
+
+
+def launch(host: str = "127.0.0.1", port: int | None = None, model: str | None = None, out: str = "outputs/ui",
+           block: bool = True) -> Any:
+    """Start the server (localhost unless told otherwise); ``block=False`` returns the app (tests, benchmarks)."""
+    app = WebApp(out, model)
+    demo = app.blocks()
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", prevent_thread_lock=not block,
+                allowed_paths=[str(Path(out).resolve())], css=CSS, quiet=not block, footer_links=["api"],
+                ssr_mode=False)
+    return demo

@@ -1,0 +1,383 @@
+"""The web interface (`dreamsampler3d ui`): quick checks of its pieces, and one end-to-end test that drives the
+real app in headless Chromium (Playwright): text-to-SVG with live progress and a downloaded SVG, inpainting with
+a mask painted in the browser, a queued second run, cancel and resume from the command line, an invalid upload
+showing the CLI's error line, and a screenshot of every page.
+
+The browser test needs the [ui] extra, the playwright package and a Chromium binary (/usr/bin/chromium, or
+DS_CHROMIUM); it is skipped, saying which is missing, without them. It never touches the network: the runs use
+the embedded prior. DS_UI_SCREENSHOTS=DIR also copies the page screenshots there (docs/ui/ for the README)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from dreamsampler3d.cli.command import command_line
+from dreamsampler3d.cli.main import _flags, _task_parser, main
+from dreamsampler3d.config import build_config, default_config, to_yaml
+from dreamsampler3d.tasks.registry import get, specs
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+# ---------------------------------------------------------------------------------------------- quick checks
+def _cli_config(task: str, command: str):
+    """What the CLI builds from a command line (the parser and flags of cli/main.py)."""
+    argv = shlex.split(command)[2:]
+    args = _task_parser(get(task)).parse_intermixed_args(argv)
+    return build_config(task, args.config, args.overrides, _flags(get(task), args))
+
+
+@pytest.mark.parametrize("task,overrides,flags", [
+    ("text-to-svg", ["sampler.guidance=4", "svg.num_paths=8", "prior.negative_prompt=1"],
+     {"prompt": "a red star's \"tip\"", "run": {"steps": 5, "out": "/tmp/x y", "seed": 3}, "method": "sds"}),
+    ("inpaint", ["sampler.cg_iters=3"], {"prompts": ["a", "b c"], "image": "i.png", "masks": ["m1.png", "m 2.png"]}),
+    ("restore-svg", [], {"image": "i.png", "degradation": "inpaint", "mask": "m.png", "prompts": ["x"]}),
+    ("edit-svg", ["init_at=0.5"], {"svg_file": "a.svg", "prompt": "a blue star", "run": {"overwrite": True}}),
+    ("text-to-3d", ["mesh_formats=[glb,obj]", "elevation=[0,45]"], {"prompt": "a cube", "prior": {"model": "m"}}),
+])
+def test_command_line_round_trip(task, overrides, flags):
+    """The command shown beside a run parses back, through the CLI's own parser, to the very same config."""
+    cfg = build_config(task, None, overrides, flags)
+    command = command_line(task, cfg)
+    assert command.startswith(f"dreamsampler3d {task} ")
+    assert to_yaml(_cli_config(task, command)) == to_yaml(cfg)
+
+
+def test_command_line_leaves_out_defaults():
+    cfg = build_config("text-to-svg", None, [], {"prompt": "a red star"})
+    assert command_line("text-to-svg", cfg) == "dreamsampler3d text-to-svg --prompt 'a red star' --out outputs/text-to-svg"
+
+
+def test_ui_without_the_extra_is_one_line_and_exit_2(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio -> ImportError
+    assert main(["ui"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["dreamsampler3d: error: the web interface needs the optional [ui] extra: pip install 'dreamsampler3d[ui]'"]
+
+
+needs_gradio = pytest.mark.skipif(importlib.util.find_spec("gradio") is None,
+                                  reason="the [ui] extra (gradio) is not installed")
+
+
+@needs_gradio
+def test_pages_cover_every_task_with_its_registry_defaults():
+    from dreamsampler3d.ui.pages import OPTIONS, pages
+
+    listed = [t for page in pages() for t in page.tasks]
+    assert sorted(listed) == sorted(s.name for s in specs())
+    for task, keys in OPTIONS.items():  # every option shown is a real key of the task's config
+        from dreamsampler3d.cli.command import dotted
+
+        missing = [k for k in keys if k not in dotted(default_config(task))]
+        assert not missing, (task, missing)
+
+
+def test_form_values_build_the_cli_config(tmp_path):
+    """An uploaded image and a painted layer become files in the run folder and the config the CLI builds."""
+    from dreamsampler3d.ui.forms import build_run
+
+    image = np.full((32, 32, 4), 255, np.uint8)
+    layer = np.zeros((32, 32, 4), np.uint8)
+    layer[8:16, 8:16] = 255
+    cfg = build_run("inpaint", {"image": {"background": image, "layers": [layer, np.zeros_like(layer)]},
+                                "prompts": "a yellow circle\n", "run.steps": 4, "run.seed": 1,
+                                "overrides": "sampler.cg_iters=3\nrun.seed=7", "model": "embedded"}, tmp_path)
+    out = Path(cfg.run.out)
+    assert out.parent == tmp_path.resolve() and cfg.run.steps == 4 and cfg.run.seed == 7  # the typed line wins
+    assert cfg.masks == [str(out / "inputs" / "mask-1.png")]  # the empty layer is no mask
+    mask = np.asarray(Image.open(cfg.masks[0]))
+    assert mask[10, 10] == 255 and mask[0, 0] == 0
+    again = _cli_config("inpaint", command_line("inpaint", cfg))
+    again.run.progress = cfg.run.progress
+    assert to_yaml(again) == to_yaml(cfg)
+
+
+def test_bad_form_is_the_cli_error_and_leaves_nothing(tmp_path):
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.ui.forms import build_run
+
+    (tmp_path / "img.png").write_bytes(b"")
+    with pytest.raises(UserError, match="config: prompt is required"):
+        build_run("edit", {"image": str(tmp_path / "img.png"), "prompt": "  "}, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+# ------------------------------------------------------------------------------------------ in the browser
+def _chromium() -> str | None:
+    for path in (os.environ.get("DS_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                 shutil.which("google-chrome")):
+        if path and Path(path).is_file():
+            return path
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _missing(reason: str) -> None:
+    """Skip, unless CI said the browser test must run (DS_UI_BROWSER_REQUIRED=1 in .ci/run): then fail."""
+    if os.environ.get("DS_UI_BROWSER_REQUIRED") == "1":
+        pytest.fail(f"DS_UI_BROWSER_REQUIRED=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _missing("playwright is not installed (pip install -e '.[ui-test]')")
+    chromium = _chromium()
+    if chromium is None:
+        _missing("no Chromium binary (apt-get install chromium, or set DS_CHROMIUM)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`dreamsampler3d ui` in its own process, as a user starts it (its own OpenMP settings, no pytest around)."""
+    import urllib.request
+
+    out = tmp_path_factory.mktemp("ui-runs")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    log = open(out.parent / "ui-server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "dreamsampler3d.cli.main", "ui", "--port", str(port), "--out",
+                             str(out)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    end = time.time() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            break
+        except OSError:
+            assert proc.poll() is None and time.time() < end, (out.parent / "ui-server.log").read_text()[-3000:]
+            time.sleep(0.2)
+    yield url, out
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def _shoot(page, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    extra = os.environ.get("DS_UI_SCREENSHOTS")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / f"{name}.png", Path(extra) / f"{name}.png")
+
+
+def _visible(page, selector: str):
+    return page.locator(f"{selector} >> visible=true").first
+
+
+def _status(page) -> str:
+    return _visible(page, ".ds-status").inner_text()
+
+
+def _read_status(page) -> tuple[str, str]:
+    """(kind, text) of the status line, read at once: its kind from its class (ds-info, ds-done, ds-error,
+    ds-cancelled), not from its words (a path may hold any word)."""
+    classes, text = _visible(page, ".ds-status").evaluate("e => [e.className, e.innerText]")
+    kind = next(c[3:] for c in classes.split() if c.startswith("ds-") and c != "ds-status")
+    return kind, text
+
+
+def _kind(page) -> str:
+    return _read_status(page)[0]
+
+
+def _wait_status(page, words: tuple[str, ...], timeout: float = 180) -> str:
+    """The status text once its kind is one of ``words`` (done, error, cancelled), or its text holds one of the
+    other words."""
+    end = time.time() + timeout
+    while time.time() < end:
+        kind, text = _read_status(page)
+        if kind in words or any(w in text for w in words if w not in ("done", "error", "cancelled")):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"no {words} in the status within {timeout} s; it says: {text!r}")
+
+
+def _set_option(page, key: str, value: str) -> None:
+    box = page.get_by_label(key, exact=True).locator("visible=true").first
+    box.fill(value)
+    box.press("Tab")
+
+
+def _red_fraction(png: bytes) -> tuple[float, float]:
+    """(share of strongly red pixels, share of non-white pixels) of a render."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    red = (r > 150) & (g < 110) & (b < 110)
+    ink = (rgb < 230).any(-1)
+    return float(red.mean()), float(ink.mean())
+
+
+@pytest.mark.slow
+@needs_gradio
+def test_ui_end_to_end(browser, server, tmp_path):
+    import cairosvg
+
+    url, runs = server
+    shots = tmp_path / "screenshots"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page.goto(url)
+    page.wait_for_selector(".ds-run", timeout=60_000)
+
+    # every page, as it first looks
+    from dreamsampler3d.ui.pages import pages
+
+    for k, p in enumerate(pages()):
+        page.get_by_role("tab", name=p.title, exact=True).click()
+        time.sleep(0.5)
+        _shoot(page, shots, f"{k + 1}-{p.title.split(' /')[0].lower().replace(' ', '-')}")
+
+    # text-to-SVG: type a prompt, run, watch the progress move, download the SVG
+    page.get_by_role("tab", name="Text to SVG", exact=True).click()
+    _visible(page, ".ds-prompt textarea, .ds-prompt input").fill("a red star on a white background")
+    _set_option(page, "run.steps", "12")
+    _visible(page, ".ds-run").click()
+    steps, previews = set(), set()
+    end = time.time() + 180
+    while time.time() < end and _kind(page) not in ("done", "error"):
+        steps.add(int(_visible(page, ".ds-progress").get_attribute("data-step")))
+        img = page.locator(".ds-preview img >> visible=true")
+        if img.count():
+            previews.add(img.first.get_attribute("src"))
+        time.sleep(0.05)
+    kind, status = _read_status(page)
+    assert kind == "done", status
+    inner = sorted(s for s in steps if 0 < s < 12)
+    assert len(inner) >= 3, f"the progress bar showed only steps {sorted(steps)} of 12"
+    assert len(previews) >= 2, "the current render was not updated during the run"
+    assert _visible(page, ".ds-progress").get_attribute("data-step") == "12"
+    _shoot(page, shots, "text-to-svg-result")
+    with page.expect_download() as info:
+        _visible(page, ".ds-files").locator('a[download="result.svg"]').first.click()
+    svg = Path(info.value.path()).read_bytes()
+    assert b"<svg" in svg and b"<path" in svg
+    red, ink = _red_fraction(cairosvg.svg2png(bytestring=svg, output_width=256))
+    assert ink > 0.02 and red > 0.02, f"the SVG renders {ink:.1%} ink, {red:.1%} red"
+    command = _visible(page, ".ds-command").inner_text()
+    assert "dreamsampler3d text-to-svg --prompt 'a red star on a white background' --steps 12" in command
+    run_dir = next(runs.glob("text-to-svg-*"))
+    assert (run_dir / "result.svg").read_bytes() == svg and (run_dir / "config.yaml").is_file()
+
+    # an inpainting form, filled in (mask painted with the mouse) while the page is idle
+    page.get_by_role("tab", name="Image edit / inpaint", exact=True).click()
+    editor = _visible(page, ".ds-editor")
+    editor.locator("canvas").first.wait_for()
+    time.sleep(1)
+    image = tmp_path / "photo.png"
+    im = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(im).rectangle([30, 30, 110, 110], fill="blue")
+    im.save(image)
+    editor.locator("input[type=file]").first.set_input_files(str(image))
+    time.sleep(2)
+    editor.locator("button[aria-label=Brush]").first.click()
+    time.sleep(0.5)
+    box = editor.locator("canvas").first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.62
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for k in range(14):
+        page.mouse.move(x0 + 5 * k, y0 + 4 * (k % 3), steps=2)
+    page.mouse.up()
+    _visible(page, ".ds-prompts textarea").fill("a yellow circle")
+    _set_option(page, "run.steps", "6")
+
+    # a long text-to-SVG run; the inpainting request queues behind it while the page stays usable; cancel the
+    # long run (the page then prints how to continue it from the command line)
+    page.get_by_role("tab", name="Text to SVG", exact=True).click()
+    _set_option(page, "run.steps", "100")
+    _visible(page, ".ds-overrides textarea").fill("run.checkpoint_every=2")
+    _visible(page, ".ds-run").click()
+    end = time.time() + 120
+    bar = _visible(page, ".ds-progress")
+    while bar.get_attribute("data-total") != "100" or int(bar.get_attribute("data-step")) < 3:
+        assert time.time() < end, _status(page)
+        time.sleep(0.05)
+        bar = _visible(page, ".ds-progress")
+    page.get_by_role("tab", name="Image edit / inpaint", exact=True).click()
+    _visible(page, ".ds-run").click()
+    queued = _wait_status(page, ("run(s) ahead", "running ", "done", "error"), timeout=30)
+    assert "queued: 1 run(s) ahead" in queued, queued
+    _shoot(page, shots, "inpaint-queued")
+
+    page.get_by_role("tab", name="Text to SVG", exact=True).click()
+    _visible(page, ".ds-cancel").click()
+    cancelled = _wait_status(page, ("cancelled",), timeout=60)
+    resume = next((line for line in cancelled.splitlines() if line.startswith("dreamsampler3d text-to-svg")), None)
+    assert resume is not None, f"no command to continue the run in: {cancelled!r}"
+    assert "--resume" in resume and "--steps 100" in resume
+
+    page.get_by_role("tab", name="Image edit / inpaint", exact=True).click()
+    status = _wait_status(page, ("done", "error"), timeout=180)
+    assert _kind(page) == "done", status
+    inpaint = next(runs.glob("inpaint-*"))
+    mask = np.asarray(Image.open(inpaint / "inputs" / "mask-1.png"))
+    assert 0.005 < (mask > 0).mean() < 0.5, "the painted mask did not reach the run"
+    assert (inpaint / "result.png").is_file()
+    _shoot(page, shots, "inpaint-result")
+
+    # the cancelled UI run continues from the command line, in the same folder
+    argv = shlex.split(resume)[1:]
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-m", "dreamsampler3d.cli.main", *argv, "--no-progress",
+                           "run.checkpoint_every=0"], env=env, capture_output=True, text=True, timeout=600)
+    # (checkpoint_every is not part of what the checkpoint must match: fewer stops to save)
+    assert done.returncode == 0, done.stderr[-2000:]
+    resumed = Path(argv[argv.index("--out") + 1])
+    assert (resumed / "result.svg").is_file() and '"resumed_at_step": 0' not in (resumed / "metrics.json").read_text()
+
+    # an invalid upload: the page shows the command line's own error line
+    page.get_by_role("tab", name="SVG editing", exact=True).click()
+    bad = tmp_path / "broken.svg"
+    bad.write_text("<svg xmlns='http://www.w3.org/2000/svg'><path d='M0 0 L")
+    _visible(page, ".ds-svg-file").locator("input[type=file]").set_input_files(str(bad))
+    time.sleep(1)
+    _visible(page, ".ds-prompt textarea, .ds-prompt input").fill("a blue star")
+    _set_option(page, "run.steps", "4")
+    _visible(page, ".ds-run").click()
+    shown = _wait_status(page, ("error",), timeout=120).strip()
+    assert shown.startswith("dreamsampler3d: error: ") and "broken.svg" in shown, shown
+    copied = next(word.rstrip(":") for word in shown.split() if word.rstrip(":").endswith("broken.svg"))
+    proc = subprocess.run([sys.executable, "-m", "dreamsampler3d.cli.main", "edit-svg", "--svg", copied, "--prompt",
+                           "a blue star", "--out", str(tmp_path / "cli-bad")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1] == shown
+    _shoot(page, shots, "edit-svg-error")
+    page.close()
+
+
+def test_uploads_over_the_limit_are_refused(tmp_path, monkeypatch):
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.ui import forms
+
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * 2 * 1024 * 1024)
+    monkeypatch.setattr(forms, "MAX_UPLOAD_MB", 1)
+    with pytest.raises(UserError, match=r"upload big.png: 2.0 MB, more than the 1 MB upload limit"):
+        forms.build_run("vectorize", {"image": str(big)}, tmp_path / "runs")
+    assert not any((tmp_path / "runs").glob("*"))
