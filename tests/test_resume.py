@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import box_mask, icon
@@ -50,18 +52,27 @@ def _kill_half_way(cmd: list[str], out: Path, steps: int) -> None:
 def _run_killed_and_resumed(args: list[str], tmp_path: Path, steps: int) -> tuple[Path, Path]:
     """An uninterrupted run and a run killed half-way then resumed; checks that the second one did resume
     (started at a late step, ran only the rest). Returns their output folders."""
-    import json
 
     full = tmp_path / "full"
     subprocess.run(_cmd(args, full), env=_env(), check=True, stdout=subprocess.DEVNULL)
     killed = tmp_path / "killed"
     _kill_half_way(_cmd(args, killed), killed, steps)
     ckpt = killed / "checkpoints" / "last.ckpt"
+    import torch
+
+    done = int(torch.load(ckpt, map_location="cpu", weights_only=True)["sampler_state"]["done"])
     resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-1000:]
     metrics = json.loads((killed / "metrics.json").read_text())  # a resume, not a rerun from step 0
-    assert metrics["resumed_at_step"] >= steps // 2 and metrics["steps_run"] == steps - metrics["resumed_at_step"]
+    assert metrics["resumed_at_step"] == done >= steps // 2 and metrics["steps_run"] == steps - done
+    assert _lasting(metrics) == _lasting(json.loads((full / "metrics.json").read_text()))
     return full, killed
+
+
+def _lasting(metrics: dict) -> dict:
+    """metrics.json without what belongs to one process: timings, where and when it resumed."""
+    return {k: v for k, v in metrics.items()
+            if k not in ("seconds", "seconds_per_step", "resumed_from", "resumed_at_step", "steps_run")}
 
 
 @pytest.mark.slow
@@ -91,7 +102,11 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
     if task in ("restore-svg", "vectorize"):
         assert (killed / "result.svg").read_bytes() == (full / "result.svg").read_bytes()
     if task == "text-to-3d":
+        import imageio.v2 as imageio
+
         assert (killed / "mesh.ply").read_bytes() == (full / "mesh.ply").read_bytes()
+        video = json.loads((full / "metrics.json").read_text())["video"]
+        assert len(imageio.mimread(killed / video)) == len(imageio.mimread(full / video)) == 4
 
 
 @pytest.mark.slow
@@ -106,7 +121,8 @@ def test_kill_and_resume_svg_tasks(tiny_folders, tmp_path, task):
 
     steps = 16
     if task == "text-to-svg":
-        args = ["text-to-svg", "--prompt", "a red star", "init_at=0.25", "svg.num_paths=4"]
+        args = ["text-to-svg", "--prompt", "a red star", "init_at=0.25", "svg.num_paths=4", "svg.prune_every=3",
+                "svg.min_area=0.1"]  # prunes re-create shapes after the kill too
     else:
         (tmp_path / "in.svg").write_text(make_scene([("red", "star", "top left"), ("blue", "circle", None)]).svg())
         args = ["edit-svg", "--svg", str(tmp_path / "in.svg"), "--prompt", "a green star", "init_at=0.25"]
@@ -115,8 +131,10 @@ def test_kill_and_resume_svg_tasks(tiny_folders, tmp_path, task):
     full, killed = _run_killed_and_resumed(args, tmp_path, steps)
     for name in ("result.svg", "result.png"):
         assert (killed / name).read_bytes() == (full / name).read_bytes(), name
-    frames = [len(imageio.mimread(d / "optimisation.mp4")) for d in (full, killed)]
-    assert frames[0] == frames[1] > 1
+    frames = [imageio.mimread(d / "optimisation.mp4") for d in (full, killed)]
+    assert len(frames[0]) == len(frames[1]) > 1
+    for k, (a, b) in enumerate(zip(*frames)):  # the generator as it moved, re-created shapes included
+        assert np.array_equal(a, b), f"video frame {k} differs"
 
 
 def test_resume_rejects_a_checkpoint_of_another_run(tiny_folders, tmp_path, capsys):
@@ -162,3 +180,36 @@ def test_a_crafted_checkpoint_runs_no_code(tiny_folders, tmp_path, capsys, recwa
     assert code == 2 and len(err.splitlines()) == 1 and "checkpoint" in err, err
     assert not [str(w.message) for w in recwarn if "pickle" in str(w.message)]  # would print before our line
     assert not marker.exists() and not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tiny_folders, tmp_path):
+    """Lightning answers Ctrl-C with its own message and exit(1); the CLI says 'interrupted', exits 130, and the
+    last checkpoint resumes the run."""
+    out = tmp_path / "run"
+    args = ["generate", "--prompt", "a red star", "--model", tiny_folders["sd1"], "--steps", "200", "--seed", "1",
+            "run.snapshot_every=0", "run.checkpoint_every=1"]
+    proc = subprocess.Popen(_cmd(args, out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (out / "checkpoints" / "last.ckpt").is_file():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 130, err[-800:]
+    assert err.strip().splitlines()[-1] == "dreamsampler3d: interrupted", err[-800:]
+    assert not (out / "result.png").exists()
+    resumed = subprocess.run(_cmd([*args, "--resume", str(out / "checkpoints" / "last.ckpt")], out), env=_env(),
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-800:]
+    assert json.loads((out / "metrics.json").read_text())["resumed_at_step"] > 0
+
+
+def test_two_stage_baselines_refuse_resume_in_one_line(tmp_path, capsys):
+    from dreamsampler3d.cli.main import main
+
+    (tmp_path / "in.png").write_bytes(b"")
+    (tmp_path / "x.ckpt").write_bytes(b"")
+    code = main(["restore-svg", "--image", str(tmp_path / "in.png"), "--method", "two-stage", "--resume",
+                 str(tmp_path / "x.ckpt"), "--out", str(tmp_path / "o"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "two stages" in err, err

@@ -116,7 +116,8 @@ class SVGTask(SamplingTask):
     def record_frame(self, i: int) -> None:
         if self.video_every and i % self.video_every == 0 and self.svg is not None:
             with torch.no_grad():
-                frame = self.svg.render(size=4 * round(self.svg.height), scale=1)[0]  # [3, H, W] in [0, 1]
+                side = min(4 * round(self.svg.height), 512)  # frames live in every checkpoint: bounded
+                frame = self.svg.render(size=side, scale=1)[0]  # [3, H, W] in [0, 1]
             self.frames.append((frame.permute(1, 2, 0) * 255).round().to(torch.uint8).cpu())
 
     # ------------------------------------------------------------------ the result
