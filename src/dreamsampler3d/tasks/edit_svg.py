@@ -27,7 +27,7 @@ from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
 from .external import external_step
 from .registry import TaskSpec, register
-from .svg_base import SVGTask, check_svg_options
+from .svg_base import SVGTask, check_latent_start, check_svg_options
 
 EDIT_METHODS = ("dreamsampler", "dds", "pds")
 
@@ -215,9 +215,7 @@ class EditSVGConfig(Common, EditSVGOptions):
 
 
 def _check(cfg: EditSVGConfig) -> None:
-    require(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
-    require(cfg.inner_steps >= 1, f"config: inner_steps must be >= 1, got {cfg.inner_steps}")
-    require(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
+    check_latent_start(cfg)
     require(0.0 < cfg.keep_iou <= 1.0, f"config: keep_iou must lie in (0, 1], got {cfg.keep_iou}")
     require(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
             f"config: baseline_t_range must be [low, high] within [0, 1], got {cfg.baseline_t_range}")

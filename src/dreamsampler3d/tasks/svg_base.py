@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from torch import Tensor
 from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_cleanup import CleanupConfig, clean_scene
 from ..errors import require
-from ..io.images import save_text
+from ..io.images import save_text, to_uint8
 from ..io.video import save_video
 from ..renderers.svg import Scene
 from ..sampler.distillation import fit_loss
@@ -47,6 +48,13 @@ def check_svg_options(cfg) -> None:
     require(v.colours >= 2, f"config: svg.colours must be >= 2, got {v.colours}")
     require(v.fit_tolerance > 0, f"config: svg.fit_tolerance must be > 0, got {v.fit_tolerance}")
     require(0 <= v.decimals <= 6, f"config: svg.decimals must lie in 0..6, got {v.decimals}")
+
+
+def check_latent_start(cfg) -> None:
+    """Tasks that sample on the latent first and vectorise at ``init_at`` (text-to-svg, edit-svg)."""
+    require(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
+    require(cfg.inner_steps >= 1, f"config: inner_steps must be >= 1, got {cfg.inner_steps}")
+    require(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
 
 
 class SVGTask(SamplingTask):
@@ -138,6 +146,15 @@ class SVGTask(SamplingTask):
                 scene, numbers = clean_scene(scene, CleanupConfig(), keep)
             text = save_svg(scene, size=self.output_size, decimals=self.svg_config.decimals)
             self._final = (scene, text, numbers)
+        return self._final
+
+    def traced(self, image: Callable[[], Tensor]) -> tuple[None, str, dict]:
+        """The tracer baselines' result: vtracer on ``image()`` [1, 3, H, W] in [-1, 1], computed once."""
+        if self._final is None:
+            from ..generators.trace import trace
+
+            with torch.no_grad():
+                self._final = (None, trace(to_uint8(image()), self.output_size), {})
         return self._final
 
     @torch.no_grad()

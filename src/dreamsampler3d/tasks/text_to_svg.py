@@ -18,13 +18,12 @@ from ..config_base import Common
 from ..generators.svg import SVGConfig, SVGGenerator
 from ..errors import UserError, require
 from ..generators.svg_init import generator_from_image
-from ..io.images import to_uint8
 from ..renderers.svg import Scene
 from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from .external import external_step
 from .registry import TaskSpec, register
-from .svg_base import SVGTask, check_svg_options
+from .svg_base import SVGTask, check_latent_start, check_svg_options
 
 METHODS = ("dreamsampler", "sds", "sample-trace")
 
@@ -123,13 +122,7 @@ class TextToSVGTask(SVGTask):
     def final(self) -> tuple[Scene | None, str, dict]:
         if self.options.method != "sample-trace":
             return super().final()
-        if self._final is None:
-            from ..generators.trace import trace
-
-            with torch.no_grad():
-                sample = to_uint8(self.prior.decode(self.state["z"]))
-            self._final = (None, trace(sample, self.output_size), {})
-        return self._final
+        return self.traced(lambda: self.prior.decode(self.state["z"]))
 
     @torch.no_grad()
     def render(self) -> Tensor:
@@ -145,9 +138,7 @@ class TextToSVGConfig(Common, TextToSVGOptions):
 
 def _check(cfg: TextToSVGConfig) -> None:
     check_svg_options(cfg)
-    require(cfg.inner_steps >= 1, "config: inner_steps must be >= 1")
-    require(0.0 < cfg.init_at < 1.0, f"config: init_at must lie in (0, 1), got {cfg.init_at}")
-    require(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
+    check_latent_start(cfg)
     require(cfg.prior_guidance >= 0, f"config: prior_guidance must be >= 0, got {cfg.prior_guidance}")
 
 

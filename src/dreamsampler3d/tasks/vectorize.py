@@ -54,11 +54,7 @@ class VectorizeTask(SVGTask):
     def final(self) -> tuple[Scene | None, str, dict]:
         if self.svg is not None:
             return super().final()
-        if self._final is None:
-            from ..generators.trace import trace
-
-            self._final = (None, trace(to_uint8(self.target * 2 - 1), self.output_size), {})
-        return self._final
+        return self.traced(lambda: self.target * 2 - 1)
 
     @torch.no_grad()
     def render(self) -> Tensor:
