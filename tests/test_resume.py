@@ -189,7 +189,9 @@ def test_ctrl_c_is_one_line_exit_130_and_the_run_resumes(tiny_folders, tmp_path)
     out = tmp_path / "run"
     args = ["generate", "--prompt", "a red star", "--model", tiny_folders["sd1"], "--steps", "200", "--seed", "1",
             "run.snapshot_every=0", "run.checkpoint_every=1"]
-    proc = subprocess.Popen(_cmd(args, out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # a shell's background job inherits SIGINT ignored (and Python keeps it so): give the run the default
+    proc = subprocess.Popen(_cmd(args, out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not (out / "checkpoints" / "last.ckpt").is_file():
         time.sleep(0.05)

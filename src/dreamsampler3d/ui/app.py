@@ -25,7 +25,8 @@ CSS = """
 .ds-progress progress { width: 60%; height: 1.1em; vertical-align: middle; }
 .ds-status { white-space: pre-wrap; }
 .ds-error { color: #b00020; font-weight: 600; }
-.ds-preview img, .ds-result img { image-rendering: pixelated; }
+/* a 64 px result fills its box (scaled up, pixels kept sharp) instead of sitting small in its middle */
+.ds-preview img, .ds-result img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
 .ds-svg img { display: block; border: 1px solid #ddd; }
 """
 
