@@ -197,3 +197,22 @@ def test_undrawn_pixels_have_exactly_zero_alpha():
         alpha = img[..., 3]
         assert not ((alpha > 0) & (alpha < 4e-7)).any()
         assert to_straight(img)[..., :3].max() <= 1.0 + 1e-5
+
+
+def test_cli_waits_passively_and_leaves_a_core(tmp_path):
+    """Spinning OpenMP threads stall beside any busy process, and with passive waiting one thread per core loses to
+    one fewer (benchmarks/render_under_load.py): the CLI sets both unless the environment says otherwise."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, torch; from dreamsampler3d.cli import main as m; default = torch.get_num_threads(); "
+            "m._leave_a_core(); print(os.environ['OMP_WAIT_POLICY'], default, torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    policy, default, threads = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                              check=True).stdout.split()
+    cpus = len(os.sched_getaffinity(0))
+    assert policy == "PASSIVE" and int(threads) == max(1, min(int(default), cpus - 1))
+    kept = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_NUM_THREADS": "2"}, capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert kept[2] == "2"  # the user's OMP_NUM_THREADS wins

@@ -9,8 +9,11 @@ import warnings
 from typing import Any
 
 # OpenMP threads that spin while they wait stall every call when the machine is busy with anything else (a render
-# took 60x longer with two spinning threads beside another process); passive waiting costs little when idle.
-# Set before torch is first imported (benchmarks/render_under_load.py measures both).
+# took 60x longer with two spinning threads beside another process). Passive waiting does not spin, but then a
+# thread per core loses to one fewer thread even on an idle machine (2 cores: a UNet call 108 ms with 2 passive
+# threads, 76 ms with 1, 73 ms with 2 spinning ones; beside a busy process 110, 75 and 314 ms). So: passive, and one
+# core left to the rest of the machine (_leave_a_core). The policy is set before torch is first imported;
+# OMP_NUM_THREADS / OMP_WAIT_POLICY in the environment win (benchmarks/render_under_load.py measures each combination).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ..errors import UserError
@@ -163,6 +166,7 @@ def _ui(argv: list[str]) -> int:
         raise UserError("the web interface needs the optional [ui] extra: pip install 'dreamsampler3d[ui]'") from None
     from ..ui.app import launch
 
+    _leave_a_core()
     print(f"dreamsampler3d ui: http://{a.host}:{a.port} (runs under {a.out}; Ctrl+C stops)", file=sys.stderr)
     launch(a.host, a.port, a.model, a.out)
     return 0
@@ -226,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         from ..config import build_config
         from ..tasks.runner import run_config
 
+        _leave_a_core()
+
         cfg = build_config(spec.name, args.config, args.overrides, _flags(spec, args))
         out = run_config(spec.name, cfg, log=lambda msg: print(msg, file=sys.stderr))
         print(out / "result.png")
@@ -236,6 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dreamsampler3d: interrupted", file=sys.stderr)
         return 130
+
+
+def _leave_a_core() -> None:
+    """torch's threads (one per physical core), less one core for whatever else the machine runs."""
+    if "OMP_NUM_THREADS" in os.environ:
+        return
+    import torch
+
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), cpus - 1)))
 
 
 if __name__ == "__main__":
