@@ -119,7 +119,7 @@ def encode_captions(work: Path, captions: list[str], tok, seed: int) -> tuple[to
     """Token ids [N, L] of every caption and of the empty caption [L], cached in work beside the data."""
     path = work / f"ids_{seed}_{len(captions)}.pt"
     if path.exists():
-        d = torch.load(path)
+        d = torch.load(path, weights_only=True)
         return d["ids"], d["empty"]
     ids = tok(captions, padding="max_length", max_length=MAX_LENGTH, truncation=True,
               return_tensors="pt").input_ids
@@ -228,7 +228,7 @@ def encode_latents(work: Path, vae, images: torch.Tensor) -> torch.Tensor:
     is stored in the VAE config. Cached in work (on the CPU)."""
     path = work / "latents.pt"
     if path.exists():
-        d = torch.load(path)
+        d = torch.load(path, weights_only=True)
         vae.register_to_config(scaling_factor=d["scaling_factor"])
         return d["latents"].to(images.device)
     chunks = []
@@ -310,7 +310,7 @@ def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
     step, elapsed = 0, 0.0
     ckpt = work / "unet_ckpt.pt"
     if args.resume and ckpt.exists():
-        s = torch.load(ckpt, weights_only=False, map_location=device)
+        s = torch.load(ckpt, weights_only=True, map_location=device)  # tensors and numbers only: never runs code
         modules.load_state_dict(s["modules"])
         ema.model.load_state_dict(s["ema"])
         opt.load_state_dict(s["opt"])
