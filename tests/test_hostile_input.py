@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import gzip
-import time
 
 import numpy as np
 import pytest
@@ -23,9 +22,8 @@ def _render(tmp_path, text: str | bytes, name: str = "in.svg", extra=()):
     src = tmp_path / name
     src.write_bytes(text if isinstance(text, bytes) else text.encode())
     out = tmp_path / "out.png"
-    start = time.perf_counter()
     code = main(["render-svg", str(src), "--size", "64", "--out", str(out), "--background", "white", *extra])
-    return code, out, time.perf_counter() - start
+    return code, out
 
 
 def _one_line_error(capsys, code: int, *words: str) -> str:
@@ -51,22 +49,24 @@ def _fan_out(levels: int) -> str:
     ("tall", _svg('<rect width="1" height="1"/>', 'width="1" height="1e9"'), ["pixels", "limit"]),
     ("many-segments", _svg('<path d="M0 0 ' + "L1 1 L0 1 " * 150_001 + 'Z"/>'), ["segments", "limit"]),
 ])
-def test_svg_bombs_stop_quickly_with_one_line(tmp_path, capsys, name, text, words):
-    code, out, seconds = _render(tmp_path, text)
+def test_svg_bombs_stop_with_one_line(tmp_path, capsys, name, text, words):
+    """Stopped by the limit that names them (before expanding, recursing or allocating), not by running out: the
+    time they take is measured in benchmarks/hostile_input.py, not asserted here."""
+    code, out = _render(tmp_path, text)
     _one_line_error(capsys, code, *words)
-    assert seconds < 30 and not out.exists()
+    assert not out.exists()
 
 
 def test_a_1e308_viewbox_is_no_crash(tmp_path, capsys):
     """Geometry that overflows floats is skipped with a one-line warning (it used to raise OverflowError)."""
-    code, out, _ = _render(tmp_path, _svg('<rect width="1e308" height="5e307" fill="#000000"/>',
+    code, out = _render(tmp_path, _svg('<rect width="1e308" height="5e307" fill="#000000"/>',
                                           'viewBox="0 0 1e308 1e308"'))
     err = capsys.readouterr().err
     assert code == 0 and out.exists() and "Traceback" not in err and "skipped" in err
 
 
 def test_render_size_is_bounded(tmp_path, capsys):
-    code, out, _ = _render(tmp_path, _svg('<rect width="10" height="10"/>'), extra=["--samples", "16"])
+    code, out = _render(tmp_path, _svg('<rect width="10" height="10"/>'), extra=["--samples", "16"])
     code = main(["render-svg", str(tmp_path / "in.svg"), "--size", "16384", "--out", str(out)])
     _one_line_error(capsys, code, "pixels")
     # a finite aspect whose height in pixels overflows a float (found by the 20,000-file fuzz run)
@@ -87,7 +87,7 @@ def test_render_size_is_bounded(tmp_path, capsys):
     '<path d="M1e-320 1e-320 L2e-320 5 L5 5 Z"/><rect width="9" height="9"/>',
 ])
 def test_awkward_svgs_render_or_fail_in_one_line(tmp_path, capsys, body):
-    code, out, _ = _render(tmp_path, _svg(body))
+    code, out = _render(tmp_path, _svg(body))
     if code != 0:
         _one_line_error(capsys, code)
     else:
@@ -95,7 +95,7 @@ def test_awkward_svgs_render_or_fail_in_one_line(tmp_path, capsys, body):
 
 
 def test_svgz_is_read(tmp_path):
-    code, out, _ = _render(tmp_path, gzip.compress(_svg('<rect width="64" height="32" fill="#ff0000"/>').encode()),
+    code, out = _render(tmp_path, gzip.compress(_svg('<rect width="64" height="32" fill="#ff0000"/>').encode()),
                            name="in.svgz")
     assert code == 0 and tuple(np.asarray(Image.open(out).convert("RGB"))[5, 5]) == (255, 0, 0)
 
@@ -105,7 +105,7 @@ def test_zero_radius_arc_is_a_line_and_nan_opacity_is_ignored(tmp_path):
     from dreamsampler3d.metrics.svg_quality import render_svg  # cairosvg, over white
 
     text = _svg('<path d="M4 4 L60 4 A 0 5 0 0 1 60 60 L4 60 Z" fill="#0000ff" opacity="NaN"/>')
-    code, out, _ = _render(tmp_path, text)
+    code, out = _render(tmp_path, text)
     ours = np.asarray(Image.open(out).convert("RGB")).astype(int)
     ref = render_svg(_svg('<path d="M4 4 L60 4 L60 60 L4 60 Z" fill="#0000ff"/>'), 64).astype(int)
     assert code == 0 and np.abs(ours - ref).max() <= 2
