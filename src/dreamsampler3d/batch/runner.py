@@ -19,7 +19,7 @@ from ..priors.diffusion_prior import DiffusionPrior
 from ..priors.embedded import EMBEDDED, domain_note, resolve_model
 from ..tasks.prepare import build_task
 from ..tasks.registry import specs
-from ..tasks.runner import execute, quiet_libraries
+from ..tasks.runner import cpu_threads, execute, quiet_libraries
 from .items import Item, read_items
 from .manifest import Manifest
 
@@ -42,7 +42,7 @@ class BatchOptions:
     overrides: list[str] = field(default_factory=list)
     flags: dict = field(default_factory=dict)  # --model / --steps, merged into every item's config
     seed: int = 0
-    threads: int = 0  # per process; 0: the cores divided among this node's processes
+    threads: int = 0  # per process; 0: the cores less one, divided among this node's processes (runner.cpu_threads)
     progress: bool = True
 
 
@@ -108,7 +108,7 @@ def run_batch(opts: BatchOptions, log=print) -> int:
     rank, world = fabric.global_rank, fabric.world_size
     quiet_libraries()
     local = max(1, opts.devices)
-    torch.set_num_threads(opts.threads or max(1, (os.cpu_count() or 1) // local))
+    torch.set_num_threads(opts.threads or cpu_threads(local))
 
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)

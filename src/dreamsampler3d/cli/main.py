@@ -245,13 +245,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _leave_a_core() -> None:
-    """torch's threads (one per physical core), less one core for whatever else the machine runs."""
+    """torch's threads less one core for whatever else the machine runs, unless OMP_NUM_THREADS says otherwise."""
     if "OMP_NUM_THREADS" in os.environ:
         return
     import torch
 
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(torch.get_num_threads(), cpus - 1)))
+    from ..tasks.runner import cpu_threads
+
+    torch.set_num_threads(cpu_threads())
 
 
 if __name__ == "__main__":

@@ -32,6 +32,14 @@ def indexed(device: torch.device) -> torch.device:
     return device
 
 
+def cpu_threads(processes: int = 1) -> int:
+    """torch threads for each of ``processes`` local processes: torch's default (one per physical core) less one
+    core left to the rest of the machine. With passive OpenMP waiting (set by the CLI) a thread per core was slower
+    even idle (benchmarks/render_under_load.py)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(torch.get_num_threads(), cpus - 1) // max(1, processes))
+
+
 def quiet_libraries() -> None:
     """Library chatter (download bars, Lightning tips) drowns the one progress bar that matters."""
     import diffusers
