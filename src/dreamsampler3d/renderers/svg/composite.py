@@ -71,9 +71,10 @@ def _chunks(tiles: Tensor, pairs: Tensor) -> list[Tensor]:
 
 
 def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_scene: Tensor, num_scenes: int,
-              scale: Tensor) -> Tensor:
+              scale: Tensor, row0: int = 0) -> Tensor:
     """Premultiplied RGBA [B, H, W, 4]. paints/opacity [L] per layer, layer_scene [L] long (layers of a
-    scene contiguous, in painting order), scale [B, 2] pixels per user unit."""
+    scene contiguous, in painting order), scale [B, 2] pixels per user unit; ``row0``: the image row of the
+    coverage's first row (a band of the image: gradients are sampled where the band lies)."""
     H, W, T = cov.height, cov.width, cov.tile
     ty, tx = -(-H // T), -(-W // T)
     dev, dt = cov.const.device, cov.const.dtype
@@ -111,7 +112,7 @@ def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_sc
                 if len(sel) == 0:
                     continue
                 rng = torch.arange(T, device=dev, dtype=dt) + 0.5
-                ys = cov.tile_y[chunk][sel, None].to(dt) * T + rng  # [n, T]
+                ys = cov.tile_y[chunk][sel, None].to(dt) * T + rng + row0  # [n, T]
                 xs = cov.tile_x[chunk][sel, None].to(dt) * T + rng
                 s = scale[layer_scene[li]]
                 pts = torch.stack([xs[:, None, :].expand(-1, T, T) / s[0], ys[:, :, None].expand(-1, T, T) / s[1]], -1)

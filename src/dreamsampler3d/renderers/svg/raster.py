@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -10,6 +11,7 @@ from torch import Tensor
 from ...errors import UserError
 from .composite import composite
 from .limits import LIMITS, exceeded
+from .bands import band_rows, paint_tensors, recomputed, with_tensors
 from .coverage import coverage
 from .flatten import Polylines, flatten, polyline_edges
 from .scene import Scene, Shape, _t
@@ -111,14 +113,10 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
     if int(width) * int(height) * samples * samples > LIMITS.max_pixels:
         raise exceeded(f"rendered pixels ({width}x{height}, {samples}x{samples} samples)",
                        int(width) * int(height) * samples * samples, "max_pixels")
-    if samples > 1:
-        img = render(lst, width * samples, height * samples, 1, tol, device, dtype)  # [B, sH, sW, 4]
-        img = img.view(len(lst), height, samples, width, samples, 4).mean((2, 4))
-        return img[0] if single else img
     if device is None:
         device = next((p.points.device for s in lst for sh in s.shapes for p in sh.paths), torch.device("cpu"))
     dev = torch.device(device)
-    H, W = int(height), int(width)
+    H, W = int(height) * samples, int(width) * samples  # the subpixel grid
     pts, seg_idx, seg_deg, seg_sub, sub_closed, sub_owner, shapes = _layers(lst, H, W, dev, dtype)
     if len(seg_idx) > LIMITS.max_segments:
         raise exceeded("path segments to render", len(seg_idx), "max_segments")
@@ -136,7 +134,7 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
         fill_layer.append(fl); stroke_layer.append(sl)
     L = len(paints)
     if L == 0 or not pts:
-        out = torch.zeros(len(lst), H, W, 4, device=dev, dtype=dtype)
+        out = torch.zeros(len(lst), int(height), int(width), 4, device=dev, dtype=dtype)
         return out[0] if single else out
     longt = lambda x: torch.tensor(x, dtype=torch.long, device=dev)  # noqa: E731
     points = torch.cat(pts)
@@ -156,13 +154,41 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
         edge_parts.append(se); layer_parts.append(sl)
     edges = torch.cat(edge_parts)
     edge_layer = torch.cat(layer_parts)
-    cov = coverage(edges, edge_layer, torch.tensor(evenodd, device=dev), H, W)
     scale = torch.tensor([[W / float(sc.width), H / float(sc.height)] for sc in lst], dtype=dtype, device=dev)
     if all(isinstance(o, (int, float)) for o in opac):
         opacity = torch.tensor(opac, dtype=dtype, device=dev)
     else:
         opacity = torch.stack([_t(o).to(dev, dtype).reshape(()) for o in opac])
-    img = composite(cov, paints, opacity, torch.tensor(layer_scene, device=dev), len(lst), scale)
+    fill_rule, owner = torch.tensor(evenodd, device=dev), torch.tensor(layer_scene, device=dev)
+    B, w = len(lst), int(width)
+
+    def band(r0: int, r1: int, edges: Tensor, opacity: Tensor, *colours: Tensor) -> Tensor:
+        """Rows r0..r1 of the subpixel grid -> [B, (r1 - r0) / samples, width, 4], from the edges crossing them
+        (shifted up by r0)."""
+        e, el = edges, edge_layer
+        if (r0, r1) != (0, H):
+            with torch.no_grad():
+                ylo, yhi = torch.minimum(edges[:, 1], edges[:, 3]), torch.maximum(edges[:, 1], edges[:, 3])
+                crossing = ((yhi > r0) & (ylo < r1)).nonzero().squeeze(1)
+            e = edges.index_select(0, crossing) - edges.new_tensor([0.0, r0, 0.0, r0])
+            el = edge_layer[crossing]
+        cov = coverage(e, el, fill_rule, r1 - r0, W)
+        img = composite(cov, with_tensors(paints, list(colours)), opacity, owner, B, scale, row0=r0)
+        if samples > 1:
+            img = img.view(B, (r1 - r0) // samples, samples, w, samples, 4).mean((2, 4))
+        return img  # [B, (r1 - r0) / samples, w, 4]
+
+    bands = band_rows(edges.detach(), H, W, samples)
+    colours = paint_tensors(paints)
+    if len(bands) == 1:
+        img = band(0, H, edges, opacity, *colours)
+    elif torch.is_grad_enabled():  # one band's intermediates at a time, in forward and (recomputed) in backward
+        img = torch.cat([recomputed(functools.partial(band, r0, r1), edges, opacity, *colours)
+                         for r0, r1 in bands], 1)
+    else:  # written in place: no second full-size copy
+        img = torch.empty(B, int(height), w, 4, device=dev, dtype=dtype)
+        for r0, r1 in bands:
+            img[:, r0 // samples: r1 // samples] = band(r0, r1, edges, opacity, *colours)
     return img[0] if single else img
 
 
