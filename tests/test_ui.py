@@ -75,15 +75,35 @@ needs_gradio = pytest.mark.skipif(importlib.util.find_spec("gradio") is None,
 
 @needs_gradio
 def test_pages_cover_every_task_with_its_registry_defaults():
+    """The catalogue the worker process sends holds every registered task with the CLI's defaults, and the
+    pages place every one of them."""
+    from dreamsampler3d.cli.command import dotted
+    from dreamsampler3d.ui.catalogue import catalogue
     from dreamsampler3d.ui.pages import OPTIONS, pages
 
-    listed = [t for page in pages() for t in page.tasks]
-    assert sorted(listed) == sorted(s.name for s in specs())
+    known = catalogue()
+    names = [t.name for t in known.tasks]
+    assert names == [s.name for s in specs()]
+    listed = [t for page in pages(names) for t in page.tasks]
+    assert sorted(listed) == sorted(names)
+    for spec in specs():
+        info = known.get(spec.name)
+        assert info.defaults == dotted(default_config(spec.name))
+        assert (info.inputs, info.methods) == (tuple(spec.inputs), tuple(spec.methods))
     for task, keys in OPTIONS.items():  # every option shown is a real key of the task's config
-        from dreamsampler3d.cli.command import dotted
-
-        missing = [k for k in keys if k not in dotted(default_config(task))]
+        missing = [k for k in keys if k not in known.get(task).defaults]
         assert not missing, (task, missing)
+
+
+@needs_gradio
+def test_web_process_never_imports_torch():
+    """The page's process imports Gradio while the worker process imports torch, Lightning and the tasks:
+    side by side on two cores. Were the web side to import torch, the two would queue up again."""
+    code = ("import sys; import dreamsampler3d.ui.app, dreamsampler3d.cli.main; "
+            "print(sorted(m for m in ('torch', 'lightning', 'diffusers') if m in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_form_values_build_the_cli_config(tmp_path):
@@ -263,7 +283,7 @@ def test_ui_end_to_end(browser, server, tmp_path):
     # every page, as it first looks
     from dreamsampler3d.ui.pages import pages
 
-    for k, p in enumerate(pages()):
+    for k, p in enumerate(pages([s.name for s in specs()])):
         page.get_by_role("tab", name=p.title, exact=True).click()
         time.sleep(0.5)
         _shoot(page, shots, f"{k + 1}-{p.title.split(' /')[0].lower().replace(' ', '-')}")

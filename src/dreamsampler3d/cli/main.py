@@ -17,7 +17,6 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ..errors import UserError
-from ..sampler.operators import DEGRADATIONS
 from ..tasks.registry import TaskSpec, get, specs
 
 EPILOG = """examples:
@@ -46,6 +45,8 @@ def _task_parser(spec: TaskSpec) -> argparse.ArgumentParser:
     if inputs & {"mask", "masks"}:
         p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (inpaint: repeatable)")
     if "degradation" in inputs:
+        from ..sampler.operators import DEGRADATIONS
+
         p.add_argument("--degradation", choices=DEGRADATIONS, help="what happened to the image")
     if spec.methods:
         p.add_argument("--method", choices=spec.methods, help=spec.method_help)
@@ -159,16 +160,20 @@ def _ui(argv: list[str]) -> int:
     p.add_argument("--model", help="the pages' default model (default: the embedded icon prior)")
     p.add_argument("--out", default="outputs/ui", help="root of the runs' output folders (default: outputs/ui)")
     a = p.parse_args(argv)
-    try:
-        from .. import ui  # noqa: F401  (first: it switches Gradio's usage reports off before Gradio loads)
-        import gradio  # noqa: F401
-    except ImportError:
-        raise UserError("the web interface needs the optional [ui] extra: pip install 'dreamsampler3d[ui]'") from None
-    from ..ui.app import launch
+    import importlib.util
 
-    _leave_a_core()
-    print(f"dreamsampler3d ui: http://{a.host}:{a.port} (runs under {a.out}; Ctrl+C stops)", file=sys.stderr)
-    launch(a.host, a.port, a.model, a.out)
+    if importlib.util.find_spec("gradio") is None:
+        raise UserError("the web interface needs the optional [ui] extra: pip install 'dreamsampler3d[ui]'")
+    from ..ui.worker import RemoteRuns
+
+    runs = RemoteRuns()  # the worker process imports torch and the tasks on another core while Gradio loads here
+    try:
+        from ..ui.app import launch
+
+        print(f"dreamsampler3d ui: http://{a.host}:{a.port} (runs under {a.out}; Ctrl+C stops)", file=sys.stderr)
+        launch(a.host, a.port, a.model, a.out, runs=runs)
+    finally:
+        runs.close()
     return 0
 
 

@@ -1,9 +1,9 @@
-"""The web app: one tab per task family (ui/pages.py), every run through the single run queue (ui/worker.py)
-and so through tasks/runner.run_config, the CLI's own code path, into the same output folders."""
+"""The web app: one tab per task family (ui/pages.py), every run through the worker process's single run queue
+(ui/worker.py) and so through tasks/runner.run_config, the CLI's own code path, into the same output folders.
+This process imports Gradio, never torch: the worker imports the tasks meanwhile, on another core."""
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,15 +11,13 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from ..cli.command import command_line
-from ..errors import UserError
 from ..priors.embedded import EMBEDDED
-from ..tasks.registry import get
 from . import views
-from .forms import MAX_UPLOAD_MB, build_run
+from .catalogue import Catalogue
+from .events import FINAL, Accepted, Cancelled, Done, Failed, Log, Progress, Queued, Started
+from .forms import MAX_UPLOAD_MB
 from .pages import TaskForm, pages, task_form
-from .progress import Progress
-from .worker import FINAL, Cancelled, Done, Failed, Job, Log, Queued, RunQueue, Started
+from .worker import Job, RemoteRuns
 
 CSS = """
 .ds-progress progress { width: 60%; height: 1.1em; vertical-align: middle; }
@@ -67,36 +65,36 @@ def result_column() -> Outputs:
 
 
 class WebApp:
-    """The pages and their handlers; ``runs`` executes one run at a time for the whole process."""
+    """The pages and their handlers; ``runs`` (the worker process) executes one run at a time."""
 
-    def __init__(self, out: str | Path = "outputs/ui", model: str | None = None, runs: RunQueue | None = None):
+    def __init__(self, out: str | Path = "outputs/ui", model: str | None = None, runs: RemoteRuns | None = None):
         self.out = Path(out)
         self.model = model or EMBEDDED
-        self.runs = runs or RunQueue()
+        self.runs = runs or RemoteRuns()
         self.jobs: dict[tuple[str, str], Job] = {}  # (browser session, task) -> its run
 
     # ------------------------------------------------------------------ layout
-    def blocks(self) -> gr.Blocks:
+    def blocks(self, known: Catalogue) -> gr.Blocks:
         with gr.Blocks(title="dreamsampler3d", analytics_enabled=False) as demo:
             gr.Markdown("## dreamsampler3d\nEvery run goes through the same code as the command line and writes "
                         f"the same output folder, under `{self.out}`; runs take turns (one at a time).")
             model = gr.Textbox(value=self.model, label="model (--model: 'embedded' = the icon prior shipped with "
                                "the package, or a diffusers folder / hub id)", elem_classes=["ds-model"])
-            for page in pages():
+            for page in pages([t.name for t in known.tasks]):
                 with gr.Tab(page.title):
                     if len(page.tasks) == 1:
-                        self.task_tab(page.tasks[0], model)
+                        self.task_tab(page.tasks[0], model, known)
                     else:
                         with gr.Tabs():
                             for name in page.tasks:
                                 with gr.Tab(name):
-                                    self.task_tab(name, model)
+                                    self.task_tab(name, model, known)
         return demo
 
-    def task_tab(self, name: str, model: Any) -> None:
+    def task_tab(self, name: str, model: Any, known: Catalogue) -> None:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
-                form = task_form(get(name))
+                form = task_form(known.get(name), known)
             with gr.Column(scale=1):
                 outs = result_column()
         inputs = {model, *form.inputs.values()}
@@ -115,34 +113,28 @@ class WebApp:
 
     # ------------------------------------------------------------------ a run
     def run(self, form: TaskForm, model: Any, outs: Outputs, data: dict, request: gr.Request) -> Iterator[dict]:
-        """Validate, queue, stream progress, show the result; every UserError as the CLI's line."""
+        """Send the form to the worker, stream progress, show the result; every UserError as the CLI's line."""
         task = form.task
         values = {name: data[comp] for name, comp in form.inputs.items()}
         values["model"] = data[model]
         hidden = {outs.svg: gr.update(visible=False), outs.result: gr.update(visible=False, value=None),
                   outs.mesh: gr.update(visible=False, value=None), outs.video: gr.update(visible=False, value=None),
                   outs.files: None, outs.preview: None}
-        try:
-            cfg = build_run(task, values, self.out)
-        except UserError as exc:
-            yield {**hidden, outs.progress: views.progress_html(None), outs.command: "",
-                   outs.status: views.status_html(views.error_line(str(exc)), "error")}
-            return
-        command = command_line(task, cfg)
-        job = self.runs.submit(task, cfg)
+        job = self.runs.submit(task, values, self.out)
         key = (request.session_hash if request is not None else "", task)
         self.jobs[key] = job
-        yield {**hidden, outs.command: command, outs.progress: views.progress_html(None, cfg.run.steps),
-               outs.status: views.status_html(f"queued: {cfg.run.out}")}
         notes: list[str] = []
         over = False
         try:
             for event in job.stream():
-                if isinstance(event, Queued):
+                if isinstance(event, Accepted):
+                    yield {**hidden, outs.command: event.command, outs.progress: views.progress_html(None, event.steps),
+                           outs.status: views.status_html(f"queued: {event.out}")}
+                elif isinstance(event, Queued):
                     if event.ahead:  # 0: it starts at once
                         yield {outs.status: views.status_html(f"queued: {event.ahead} run(s) ahead of this one")}
                 elif isinstance(event, Started):
-                    yield {outs.status: views.status_html(f"running {task} into {cfg.run.out}")}
+                    yield {outs.status: views.status_html(f"running {task}")}
                 elif isinstance(event, Log):
                     notes.append(event.message)
                     yield {outs.status: views.status_html("\n".join(notes))}
@@ -153,27 +145,24 @@ class WebApp:
                     yield update
                 elif isinstance(event, FINAL):
                     over = True
-                    yield self.finished(event, task, cfg, outs, notes)
+                    yield self.finished(event, outs, notes, hidden)
         finally:
             if not over:  # the page went away mid-run: stop the run rather than compute for nobody
-                job.cancel.set()
+                self.runs.cancel(job.id)
             if self.jobs.get(key) is job:
                 del self.jobs[key]
 
-    def finished(self, event: Any, task: str, cfg: Any, outs: Outputs, notes: list[str]) -> dict:
+    def finished(self, event: Any, outs: Outputs, notes: list[str], hidden: dict) -> dict:
         if isinstance(event, Failed):
             text = views.error_line(event.message) if event.user_error else f"internal error: {event.message}"
-            return {outs.status: views.status_html(text, "error")}
+            return {**hidden, outs.progress: views.progress_html(None), outs.status: views.status_html(text, "error")}
         if isinstance(event, Cancelled):
-            ckpt = Path(cfg.run.out) / "checkpoints" / "last.ckpt"
             text = f"cancelled after step {event.step}"
-            if ckpt.is_file():
-                again = copy.deepcopy(cfg)
-                again.run.resume = str(ckpt)
-                text += f"; continue it from the command line:\n{command_line(task, again)}"
+            if event.resume:
+                text += f"; continue it from the command line:\n{event.resume}"
             return {outs.status: views.status_html(text, "cancelled")}
         assert isinstance(event, Done)
-        out = event.out
+        out = Path(event.out)
         metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}
         svg = views.svg_html(out)
         mesh = views.first(out, "mesh.glb")
@@ -188,10 +177,11 @@ class WebApp:
 
 
 def launch(host: str = "127.0.0.1", port: int | None = None, model: str | None = None, out: str = "outputs/ui",
-           block: bool = True) -> Any:
-    """Start the server (localhost unless told otherwise); ``block=False`` returns the app (tests, benchmarks)."""
-    app = WebApp(out, model)
-    demo = app.blocks()
+           block: bool = True, runs: RemoteRuns | None = None) -> Any:
+    """Start the server (localhost unless told otherwise); ``block=False`` returns the app (tests, benchmarks).
+    ``runs``: a worker process started earlier (the CLI starts it before importing Gradio)."""
+    app = WebApp(out, model, runs)
+    demo = app.blocks(app.runs.catalogue())
     demo.queue(default_concurrency_limit=4)
     demo.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", prevent_thread_lock=not block,
                 allowed_paths=[str(Path(out).resolve())], css=CSS, quiet=not block, footer_links=["api"],

@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..config import build_config
 from ..errors import UserError
 
 MAX_UPLOAD_MB = 20  # per file; the server refuses larger uploads too (launch(max_file_size=...))
@@ -96,6 +95,8 @@ def build_run(task: str, values: dict[str, Any], root: Path) -> Any:
     """The validated config of one run from the page's values: input kinds by their registry names
     (``prompt``, ``prompts``, ``image``, ``mask``, ``masks``, ``svg``, ``degradation``, ``method``), ``model``,
     dotted config keys, and ``overrides`` (key=value lines, as on the command line)."""
+    from ..config import build_config  # torch: the worker process's side
+
     out = new_run_folder(root, task)
     try:
         overrides = lines(values.get("overrides"))

@@ -1,7 +1,8 @@
 """The pages: which tasks each tab holds and which of their options it shows, and the one builder that turns a
-task's registry spec into its form. Inputs come from ``TaskSpec.inputs``, methods from ``TaskSpec.methods``,
-labels are the config's dotted keys and every default is read from the task's config (dataclass + YAML), so the
-page and the command line cannot disagree. Any other key is reachable through the key=value box."""
+task's catalogue entry (ui/catalogue.py, read from the registry) into its form. Inputs come from the spec's
+``inputs``, methods from its ``methods``, labels are the config's dotted keys and every default is read from the
+task's config (dataclass + YAML), so the page and the command line cannot disagree. Any other key is reachable
+through the key=value box."""
 
 from __future__ import annotations
 
@@ -10,10 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..cli.command import dotted
-from ..config import default_config
-from ..sampler.operators import DEGRADATIONS
-from ..tasks.registry import TaskSpec, specs
+from .catalogue import Catalogue, TaskInfo
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,10 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 COMMON_OPTIONS = ("run.steps", "run.seed")
 
 
-def pages() -> list[Page]:
-    """PAGES, then one page for the registered tasks none of them holds."""
+def pages(tasks: list[str]) -> list[Page]:
+    """PAGES, then one page for the registered ``tasks`` none of them holds."""
     named = {t for page in PAGES for t in page.tasks}
-    rest = tuple(s.name for s in specs() if s.name not in named)
+    rest = tuple(name for name in tasks if name not in named)
     return [*PAGES, *([Page(OTHER, rest)] if rest else [])]
 
 
@@ -74,9 +72,9 @@ def option_widget(key: str, value: Any) -> Any:
     return gr.Textbox(value="" if value is None else str(value), label=key)
 
 
-def task_form(spec: TaskSpec) -> TaskForm:
+def task_form(spec: TaskInfo, known: Catalogue) -> TaskForm:
     """The inputs column of one task: its inputs, method, main options, the key=value box, Run and Cancel."""
-    defaults = dotted(default_config(spec.name))
+    defaults = spec.defaults
     form = TaskForm(spec.name)
     w = form.inputs
     kinds = set(spec.inputs)
@@ -97,7 +95,7 @@ def task_form(spec: TaskSpec) -> TaskForm:
     if "svg" in kinds:
         w["svg"] = gr.File(label="SVG file", file_types=[".svg"], elem_classes=["ds-svg-file"])
     if "degradation" in kinds:
-        w["degradation"] = gr.Dropdown(list(DEGRADATIONS), value=defaults.get("degradation"), label="degradation")
+        w["degradation"] = gr.Dropdown(list(known.degradations), value=defaults.get("degradation"), label="degradation")
     if "mask" in kinds:
         w["mask"] = gr.Image(label="mask (degradation inpaint: white = the hole)", type="filepath",
                              sources=["upload"], elem_classes=["ds-mask"])

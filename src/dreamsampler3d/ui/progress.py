@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 import lightning as L
-import numpy as np
 import torch
 
 from ..io.images import to_uint8
+from .events import Progress
 
 
 class RunCancelled(Exception):
@@ -22,17 +21,6 @@ class RunCancelled(Exception):
     def __init__(self, step: int):
         super().__init__(f"cancelled after step {step}")
         self.step = step
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One finished sampler step of one stage (multi-stage tasks, e.g. restore-svg two-stage, count stages)."""
-
-    step: int  # steps done in this stage, 1-based
-    total: int  # steps of this stage
-    stage: int  # 1-based
-    seconds: float  # since the stage started
-    preview: np.ndarray | None  # uint8 [H, W, 3] of the current render, or None when throttled
 
 
 class ProgressBridge(L.Callback):

@@ -7,7 +7,7 @@ import base64
 import html
 from pathlib import Path
 
-from .progress import Progress
+from .events import Progress
 
 # the run's files offered for download, in this order (whichever exist)
 DOWNLOADS = ("result.svg", "result.png", "mesh.glb", "mesh.obj", "mesh.ply", "orbit.mp4", "orbit.gif",
