@@ -358,3 +358,23 @@ def test_edit_svg_keeps_the_untouched_shape_byte_for_byte(tmp_path):
     assert circle in text
     small = np.asarray(Image.fromarray(render_svg(text, 256)).resize((64, 64), Image.BOX))
     assert all(v.colour_ok and v.shape_ok and v.position_ok for v in judge_scene(small, triples(tgt)))
+
+
+def test_restore_svg_first_guess_undoes_the_blurs_border():
+    """A blur with zero padding pulls the border of the measurement towards mid-grey; the first guess divides that
+    out, so the vectorised start is the icon's shapes on its background, not a grey frame around a big path."""
+    from dreamsampler3d.generators.svg_init import generator_from_image
+    from dreamsampler3d.sampler.operators import GaussianBlur
+    from dreamsampler3d.tasks.restore_svg import first_guess
+
+    x = torch.full((1, 3, 64, 64), 0.9)  # a light background
+    x[..., 20:40, 24:44] = torch.tensor([-0.6, -0.8, 0.7])[:, None, None]  # one blue square
+    op = GaussianBlur(2.0)
+    y = op.forward(x)
+    assert (y[..., 0, :] - x[..., 0, :]).abs().max() > 0.3  # the frame the blur makes
+    guess = first_guess(op, y, (64, 64))
+    border = torch.cat([guess[..., :3, :].flatten(2), guess[..., -3:, :].flatten(2),
+                        guess[..., :, :3].flatten(2), guess[..., :, -3:].flatten(2)], 2)  # [1, 3, n]
+    assert (border - 0.9).abs().max() < 0.02
+    assert len(generator_from_image(guess, SVGConfig(), "test").scene().shapes) == len(
+        generator_from_image(x, SVGConfig(), "test").scene().shapes) == 2

@@ -53,7 +53,9 @@ class RestoreSVGOptions:
 
 def first_guess(op: LinearOperator, y: Tensor, size: tuple[int, int]) -> Tensor:
     """A full-resolution guess [1, 3, H, W] in [-1, 1] from y: bicubic for down-sampling, holes filled with
-    their nearest observed pixel for inpainting (so that no hole becomes a shape of its own), y itself else."""
+    their nearest observed pixel for inpainting (so that no hole becomes a shape of its own), else y divided by
+    what the operator makes of a constant image: a blur's zero padding pulls the border towards 0 (mid-grey),
+    and undone here that frame does not become a shape of its own (normalised convolution)."""
     if y.shape[-2:] != size:
         return F.interpolate(y, size=size, mode="bicubic", align_corners=False).clamp(-1, 1)
     if isinstance(op, Mask):
@@ -62,7 +64,8 @@ def first_guess(op: LinearOperator, y: Tensor, size: tuple[int, int]) -> Tensor:
         hole = op.observed[0, 0].cpu().numpy() < 0.5  # [H, W]
         _, (rows, cols) = distance_transform_edt(hole, return_indices=True)
         return y[..., torch.from_numpy(rows).to(y.device), torch.from_numpy(cols).to(y.device)]
-    return y
+    share = op.forward(torch.ones_like(y))  # [1, 3, H, W]: 1 inside, < 1 where the operator saw the padding
+    return (y / share.clamp(min=0.05)).clamp(-1, 1)
 
 
 class RestoreSVGTask(SVGTask):
