@@ -124,10 +124,11 @@ class WebApp:
         key = (request.session_hash if request is not None else "", task)
         self.jobs[key] = job
         notes: list[str] = []
-        over = False
+        over = accepted = False
         try:
             for event in job.stream():
                 if isinstance(event, Accepted):
+                    accepted = True
                     yield {**hidden, outs.command: event.command, outs.progress: views.progress_html(None, event.steps),
                            outs.status: views.status_html(f"queued: {event.out}")}
                 elif isinstance(event, Queued):
@@ -145,17 +146,20 @@ class WebApp:
                     yield update
                 elif isinstance(event, FINAL):
                     over = True
-                    yield self.finished(event, outs, notes, hidden)
+                    if isinstance(event, Failed) and not accepted:  # the form itself: nothing ran
+                        yield {**hidden, outs.progress: views.progress_html(None), outs.command: "",
+                               outs.status: views.status_html(failure(event), "error")}
+                    else:
+                        yield self.finished(event, outs, notes)
         finally:
             if not over:  # the page went away mid-run: stop the run rather than compute for nobody
                 self.runs.cancel(job.id)
             if self.jobs.get(key) is job:
                 del self.jobs[key]
 
-    def finished(self, event: Any, outs: Outputs, notes: list[str], hidden: dict) -> dict:
+    def finished(self, event: Any, outs: Outputs, notes: list[str]) -> dict:
         if isinstance(event, Failed):
-            text = views.error_line(event.message) if event.user_error else f"internal error: {event.message}"
-            return {**hidden, outs.progress: views.progress_html(None), outs.status: views.status_html(text, "error")}
+            return {outs.status: views.status_html(failure(event), "error")}
         if isinstance(event, Cancelled):
             text = f"cancelled after step {event.step}"
             if event.resume:
@@ -174,6 +178,11 @@ class WebApp:
                 outs.mesh: gr.update(value=mesh, visible=mesh is not None),
                 outs.video: gr.update(value=video, visible=video is not None),
                 outs.files: views.downloads(out)}
+
+
+def failure(event: Failed) -> str:
+    """The CLI's line for a bad input; a bug says it is one."""
+    return views.error_line(event.message) if event.user_error else f"internal error: {event.message}"
 
 
 def launch(host: str = "127.0.0.1", port: int | None = None, model: str | None = None, out: str = "outputs/ui",
