@@ -206,8 +206,9 @@ def test_cli_waits_passively_and_leaves_a_core(tmp_path):
     import subprocess
     import sys
 
-    code = ("import os, torch; from dreamsampler3d.cli import main as m; default = torch.get_num_threads(); "
-            "m._leave_a_core(); print(os.environ['OMP_WAIT_POLICY'], default, torch.get_num_threads())")
+    code = ("import os, torch; from dreamsampler3d.cli import main; from dreamsampler3d.tasks import runner; "
+            "default = torch.get_num_threads(); runner.leave_a_core(); "
+            "print(os.environ['OMP_WAIT_POLICY'], default, torch.get_num_threads())")
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     policy, default, threads = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                               check=True).stdout.split()

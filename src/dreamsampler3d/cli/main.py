@@ -12,7 +12,7 @@ from typing import Any
 # took 60x longer with two spinning threads beside another process). Passive waiting does not spin, but then a
 # thread per core loses to one fewer thread even on an idle machine (2 cores: a UNet call 108 ms with 2 passive
 # threads, 76 ms with 1, 73 ms with 2 spinning ones; beside a busy process 110, 75 and 314 ms). So: passive, and one
-# core left to the rest of the machine (_leave_a_core). The policy is set before torch is first imported;
+# core left to the rest of the machine (tasks/runner.leave_a_core). The policy is set before torch is first imported;
 # OMP_NUM_THREADS / OMP_WAIT_POLICY in the environment win (benchmarks/render_under_load.py measures each combination).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -233,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         # a parser per task, so that key=value overrides may sit anywhere among the flags
         args = _task_parser(spec).parse_intermixed_args(argv[1:])
         from ..config import build_config
-        from ..tasks.runner import run_config
+        from ..tasks.runner import leave_a_core, run_config
 
-        _leave_a_core()
+        leave_a_core()
 
         cfg = build_config(spec.name, args.config, args.overrides, _flags(spec, args))
         out = run_config(spec.name, cfg, log=lambda msg: print(msg, file=sys.stderr))
@@ -247,17 +247,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dreamsampler3d: interrupted", file=sys.stderr)
         return 130
-
-
-def _leave_a_core() -> None:
-    """torch's threads less one core for whatever else the machine runs, unless OMP_NUM_THREADS says otherwise."""
-    if "OMP_NUM_THREADS" in os.environ:
-        return
-    import torch
-
-    from ..tasks.runner import cpu_threads
-
-    torch.set_num_threads(cpu_threads())
 
 
 if __name__ == "__main__":

@@ -40,6 +40,13 @@ def cpu_threads(processes: int = 1) -> int:
     return max(1, min(torch.get_num_threads(), cpus - 1) // max(1, processes))
 
 
+def leave_a_core() -> None:
+    """torch's threads: cpu_threads() (a core left to the rest of the machine), unless OMP_NUM_THREADS says
+    otherwise. The CLI's runs and the UI's worker process both start here."""
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(cpu_threads())
+
+
 def quiet_libraries() -> None:
     """Library chatter (download bars, Lightning tips) drowns the one progress bar that matters."""
     import diffusers

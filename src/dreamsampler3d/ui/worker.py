@@ -130,14 +130,11 @@ def resume_command(job: Job) -> str | None:
 def serve(requests: "mp.Queue", events: "mp.Queue", parent: int) -> None:
     """The worker process: send the catalogue, then take requests until the web process goes away."""
     from ..cli.command import command_line
-    from ..tasks.runner import cpu_threads
+    from ..tasks.runner import leave_a_core
     from .catalogue import catalogue
     from .forms import build_run
 
-    if "OMP_NUM_THREADS" not in os.environ:  # a core left for the web process and the rest of the machine
-        import torch
-
-        torch.set_num_threads(cpu_threads())
+    leave_a_core()  # the core left over serves the web process and the rest of the machine
     events.put(("catalogue", catalogue()))
     runs = RunQueue()
 
