@@ -52,13 +52,13 @@ class RunQueue:
         self._jobs: "queue.Queue[Job]" = queue.Queue()
         self._waiting: list[Job] = []
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
         self.current: Job | None = None
         self._thread = threading.Thread(target=self._loop, name="dreamsampler3d-runs", daemon=True)
         self._thread.start()
 
-    def submit(self, task: str, cfg: Any, job_id: int | None = None) -> Job:
-        job = Job(task, cfg, id=next(self._ids) if job_id is None else job_id)
+    def submit(self, task: str, cfg: Any, job_id: int) -> Job:
+        """Queue a run under the id the web process gave it."""
+        job = Job(task, cfg, id=job_id)
         with self._lock:
             ahead = len(self._waiting) + (self.current is not None)
             self._waiting.append(job)
@@ -74,11 +74,6 @@ class RunQueue:
                     job.cancel.set()
                     return True
         return False
-
-    def pending(self) -> int:
-        """Jobs waiting or running."""
-        with self._lock:
-            return len(self._waiting) + (self.current is not None)
 
     def _loop(self) -> None:
         while True:
