@@ -15,9 +15,15 @@ import pytest
 
 from helpers import box_mask, icon
 
+KILLER = Path(__file__).parent / "killed_after_checkpoint.py"
+
+
+def _argv(args: list[str], out: Path) -> list[str]:
+    return [*args, "--out", str(out), "--no-progress"]
+
 
 def _cmd(args: list[str], out: Path) -> list[str]:
-    return [sys.executable, "-m", "dreamsampler3d.cli.main", *args, "--out", str(out), "--no-progress"]
+    return [sys.executable, "-m", "dreamsampler3d.cli.main", *_argv(args, out)]
 
 
 def _env() -> dict:
@@ -25,27 +31,11 @@ def _env() -> dict:
     return env
 
 
-def _kill_half_way(cmd: list[str], out: Path, steps: int) -> None:
-    """Start the run, wait until a checkpoint of step >= steps/2 exists, then SIGKILL it."""
-    import torch
-
-    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ckpt = out / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 300
-    try:
-        while time.time() < deadline and proc.poll() is None:
-            if ckpt.is_file():
-                try:
-                    epoch = torch.load(ckpt, map_location="cpu", weights_only=True)["epoch"]
-                except Exception:  # being replaced right now: look again
-                    epoch = -1
-                if epoch >= steps // 2:
-                    break
-            time.sleep(0.02)
-        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()[-500:]}"
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
+def _kill_half_way(args: list[str], out: Path, steps: int) -> None:
+    """Run the CLI until the checkpoint of step steps / 2 is written, where it SIGKILLs itself."""
+    proc = subprocess.run([sys.executable, str(KILLER), str(steps // 2), *_argv(args, out)], env=_env(),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, f"the run was not killed: {proc.stderr.decode()[-500:]}"
     assert not (out / "result.png").exists()
 
 
@@ -56,7 +46,7 @@ def _run_killed_and_resumed(args: list[str], tmp_path: Path, steps: int) -> tupl
     full = tmp_path / "full"
     subprocess.run(_cmd(args, full), env=_env(), check=True, stdout=subprocess.DEVNULL)
     killed = tmp_path / "killed"
-    _kill_half_way(_cmd(args, killed), killed, steps)
+    _kill_half_way(args, killed, steps)
     ckpt = killed / "checkpoints" / "last.ckpt"
     import torch
 
@@ -64,7 +54,7 @@ def _run_killed_and_resumed(args: list[str], tmp_path: Path, steps: int) -> tupl
     resumed = subprocess.run(_cmd([*args, "--resume", str(ckpt)], killed), env=_env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-1000:]
     metrics = json.loads((killed / "metrics.json").read_text())  # a resume, not a rerun from step 0
-    assert metrics["resumed_at_step"] == done >= steps // 2 and metrics["steps_run"] == steps - done
+    assert metrics["resumed_at_step"] == done == steps // 2 and metrics["steps_run"] == steps - done
     assert _lasting(metrics) == _lasting(json.loads((full / "metrics.json").read_text()))
     return full, killed
 
