@@ -175,31 +175,46 @@ def test_random_scenes_fuzz_render_backward_and_round_trip():
         assert torch.isfinite(render(load_svg(save_svg(sc)), 16)).all()
 
 
-def test_compositing_in_bounded_tile_groups_changes_nothing():
-    """Edge tiles are composited a bounded group at a time (memory); the image and its gradients are exactly
-    those of compositing everything at once, solid and gradient paints alike."""
-    from dreamsampler3d.generators.svg import circle_points
-    from dreamsampler3d.renderers.svg import LinearGradient, Path, Scene, Shape
-    from dreamsampler3d.renderers.svg import composite as C
+def _over_back_to_front(tile: torch.Tensor, alpha: torch.Tensor, color: torch.Tensor, num_tiles: int) -> torch.Tensor:
+    """The textbook "over", painting order bottom-up, one pair at a time: out = a c + (1 - a) out."""
+    out = [alpha.new_zeros(*alpha.shape[1:], 4) for _ in range(num_tiles)]
+    for k in range(len(tile)):
+        c = torch.cat([color[k].expand(*alpha.shape[1:], 3), alpha.new_ones(*alpha.shape[1:], 1)], -1)
+        out[int(tile[k])] = alpha[k][..., None] * c + (1 - alpha[k][..., None]) * out[int(tile[k])]
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("per_pixel_paint", [False, True])
+def test_over_matches_painting_back_to_front_with_opaque_layers(per_pixel_paint):
+    """renderers/svg/over.py composites front-to-back a depth level at a time with a hand-written backward; the
+    image and the gradients (coverage, opacity and colour, solid ones broadcast over pixels) are those of
+    autograd through the textbook back-to-front loop, also where layers are exactly opaque (a = 1) or empty."""
+    from dreamsampler3d.renderers.svg.over import over
 
     g = torch.Generator().manual_seed(0)
-    shapes = []
-    for i in range(60):
-        p = circle_points(torch.rand(2, generator=g) * 64, 3 + torch.rand(1, generator=g) * 15, 4).requires_grad_(True)
-        fill = torch.rand(4, generator=g) if i % 7 else LinearGradient(
-            torch.tensor([0.0, 0.0]), torch.tensor([64.0, 64.0]), torch.tensor([0.0, 1.0]), torch.rand(2, 4, generator=g))
-        shapes.append(Shape([Path(p, [3] * 4, True)], fill=fill))
-    results = []
-    old = C.CHUNK_SLOTS
-    try:
-        for slots in (32, 10**9):
-            C.CHUNK_SLOTS = slots
-            img = render(Scene(64, 64, shapes), 64, 64, samples=2)
-            grads = torch.autograd.grad(img.pow(2).sum(), [s.paths[0].points for s in shapes])
-            results.append((img.detach(), torch.cat([x.flatten() for x in grads])))
-    finally:
-        C.CHUNK_SLOTS = old
-    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    n, nt = 40, 7
+    f64 = dict(generator=g, dtype=torch.float64)
+    tile = torch.randint(0, nt - 1, (n,), generator=g)  # the last tile has no pair
+    cover = torch.rand(n, 3, 3, **f64)
+    cover[::5] = 1.0
+    cover[1::7] = 0.0
+    px = (3, 3) if per_pixel_paint else (1, 1)
+    opacity, colour = torch.rand(n, *px, **f64), torch.rand(n, *px, 3, **f64)
+    opacity[::5] = 1.0
+    weight = torch.rand(nt, 3, 3, 4, **f64)
+    got_in = [x.clone().requires_grad_() for x in (cover, opacity, colour)]
+    ref_in = [x.clone().requires_grad_() for x in (cover, opacity, colour)]
+    got = over(tile, *got_in, nt)
+    ref = _over_back_to_front(tile, ref_in[0] * ref_in[1], ref_in[2], nt)
+    assert torch.allclose(got, ref, atol=1e-12)
+    got_g = torch.autograd.grad((got * weight).sum(), got_in)
+    ref_g = torch.autograd.grad((ref * weight).sum(), ref_in)
+    for a, b in zip(got_g, ref_g):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-12)
+    assert got_g[0][::5].abs().sum() > 0  # opaque layers still learn: the layers below show when they thin
+    # and a constant tile's composite (one RGBA per pair and tile) against finite differences
+    args = (torch.rand(n, **f64), torch.rand(n, **f64), torch.rand(n, 3, **f64))
+    assert torch.autograd.gradcheck(lambda c, o, col: over(tile, c, o, col, nt), [x.requires_grad_() for x in args])
 
 
 def test_rendering_in_bands_of_rows_changes_nothing():
