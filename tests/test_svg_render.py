@@ -217,7 +217,7 @@ def test_over_matches_painting_back_to_front_with_opaque_layers(per_pixel_paint)
     assert torch.autograd.gradcheck(lambda c, o, col: over(tile, c, o, col, nt), [x.requires_grad_() for x in args])
 
 
-def test_rendering_in_bands_of_rows_changes_nothing():
+def test_rendering_in_bands_of_rows_changes_nothing(monkeypatch):
     """Large renders go a band of rows at a time, recomputed in backward (memory); image and gradients (points,
     colours, gradient stops, stroke widths, opacity) match the one-pass render, in a batch, supersampled, with
     a vertical gradient paint (whose colours depend on where the band lies)."""
@@ -254,20 +254,17 @@ def test_rendering_in_bands_of_rows_changes_nothing():
     scenes = [scene(30), scene(20)]
     w = torch.rand(2, 96, 96, 4, generator=g)
     results = []
-    old = B.BAND_WORK
-    try:
-        for work in (1500, 10**9):
-            B.BAND_WORK = work
-            img = render(scenes, 96, 96, samples=2)
-            grads = torch.autograd.grad((img * w).sum(), leaves, allow_unused=True)
-            results.append((img.detach(), torch.cat([x.flatten() for x in grads if x is not None])))
-        B.BAND_WORK = 1500
-        with torch.no_grad():
-            nograd = render(scenes, 96, 96, samples=2)
-            edges = torch.tensor([[0.0, 0.0, 192.0, 192.0]]).repeat(400, 1)
-            assert len(B.band_rows(edges, 192, 192, 2)) > 3  # the budget does split this render
-    finally:
-        B.BAND_WORK = old
+    from dreamsampler3d.renderers.svg import raster
+
+    cuts = []
+    monkeypatch.setattr(raster, "band_rows", lambda *a: cuts.append(B.band_rows(*a)) or cuts[-1])
+    for work in (1500, 10**9):
+        img = render(scenes, 96, 96, samples=2, band_work=work)
+        grads = torch.autograd.grad((img * w).sum(), leaves, allow_unused=True)
+        results.append((img.detach(), torch.cat([x.flatten() for x in grads if x is not None])))
+    with torch.no_grad():
+        nograd = render(scenes, 96, 96, samples=2, band_work=1500)
+    assert len(cuts[0]) > 3 and len(cuts[1]) == 1  # the budget does split this render
     (banded, g_banded), (whole, g_whole) = results
     assert (whole[..., 3] > 0).float().mean() > 0.5
     assert torch.allclose(banded, whole, atol=1e-6) and torch.allclose(nograd, whole, atol=1e-6)

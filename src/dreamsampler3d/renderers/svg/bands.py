@@ -21,21 +21,22 @@ BAND_WORK = 250_000  # edge pieces (row and column crossings) per band
 BAND_PIXELS = 1 << 22  # subpixels per band (each full-image buffer of a band: 64 MiB at 4 x float32)
 
 
-def band_rows(edges: Tensor, height: int, width: int, step: int = 1) -> list[tuple[int, int]]:
-    """Row ranges [r0, r1) covering 0..height, each with about BAND_WORK edge pieces and at most about
-    BAND_PIXELS pixels; edges [E, 4] (x0, y0, x1, y1) in pixels. An edge makes one piece per row and per column
+def band_rows(edges: Tensor, height: int, width: int, step: int = 1,
+              work_per_band: int | None = None) -> list[tuple[int, int]]:
+    """Row ranges [r0, r1) covering 0..height, each with about ``work_per_band`` (default BAND_WORK) edge pieces
+    and at most about BAND_PIXELS pixels; edges [E, 4] (x0, y0, x1, y1) in pixels. An edge makes one piece per row and per column
     it crosses (spread evenly over its rows). Cuts fall on tile rows that are multiples of ``step`` (whole
     output pixels when supersampling)."""
-    H = height
+    H, budget = height, work_per_band or BAND_WORK
     with torch.no_grad():
         ylo = torch.minimum(edges[:, 1], edges[:, 3]).clamp(0, H)
         yhi = torch.maximum(edges[:, 1], edges[:, 3]).clamp(0, H)
         work = (edges[:, 2] - edges[:, 0]).abs().clamp(max=4 * width) + (yhi - ylo) + 1  # [E] pieces
-        n = math.ceil(float(work.sum()) / BAND_WORK + H * width / BAND_PIXELS)
+        n = math.ceil(float(work.sum()) / budget + H * width / BAND_PIXELS)
         if n <= 1 or H <= 1:
             return [(0, H)]
         first, last = ylo.floor().long().clamp(max=H - 1), yhi.floor().long().clamp(max=H - 1)
-        rate = work / (last - first + 1).to(work.dtype) / BAND_WORK
+        rate = work / (last - first + 1).to(work.dtype) / budget
         starts = torch.zeros(H + 1, dtype=work.dtype, device=work.device)
         starts.index_add_(0, first, rate).index_add_(0, last + 1, -rate)
         cost = torch.cumsum(starts, 0)[:H] + width / BAND_PIXELS  # [H] each row's share of both budgets

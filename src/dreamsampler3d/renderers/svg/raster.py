@@ -101,9 +101,11 @@ def _strokes(lines: Polylines, shapes: list[tuple[int, Shape, float, float]], st
 
 def render(scenes: Scene | list[Scene], width: int, height: int | None = None, samples: int = 1,
            tol: float = 0.1, device: torch.device | str | None = None,
-           dtype: torch.dtype = torch.float32) -> Tensor:
+           dtype: torch.dtype = torch.float32, band_work: int | None = None) -> Tensor:
     """Rasterise to premultiplied RGBA [H, W, 4] (or [B, H, W, 4] for a list) with exact box-filtered
-    coverage per layer; ``samples`` > 1 renders samples x samples subpixels per pixel and averages them."""
+    coverage per layer; ``samples`` > 1 renders samples x samples subpixels per pixel and averages them.
+    ``band_work``: edge pieces per band of rows (default bands.BAND_WORK); a smaller budget bounds the working
+    memory tighter at a cost in speed (docs/svg.md, "The rasteriser's memory")."""
     single = isinstance(scenes, Scene)
     lst = [scenes] if single else list(scenes)
     if height is None:
@@ -178,7 +180,7 @@ def render(scenes: Scene | list[Scene], width: int, height: int | None = None, s
             img = img.view(B, (r1 - r0) // samples, samples, w, samples, 4).mean((2, 4))
         return img  # [B, (r1 - r0) / samples, w, 4]
 
-    bands = band_rows(edges.detach(), H, W, samples)
+    bands = band_rows(edges.detach(), H, W, samples, band_work)
     colours = paint_tensors(paints)
     if len(bands) == 1:
         img = band(0, H, edges, opacity, *colours)
