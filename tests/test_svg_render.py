@@ -186,10 +186,10 @@ def _over_back_to_front(tile: torch.Tensor, alpha: torch.Tensor, color: torch.Te
 
 @pytest.mark.parametrize("per_pixel_paint", [False, True])
 def test_over_matches_painting_back_to_front_with_opaque_layers(per_pixel_paint):
-    """renderers/svg/over.py composites front-to-back a depth level at a time with a hand-written backward; the
+    """renderers/svg/tile_over.py composites front-to-back a depth level at a time with a hand-written backward; the
     image and the gradients (coverage, opacity and colour, solid ones broadcast over pixels) are those of
     autograd through the textbook back-to-front loop, also where layers are exactly opaque (a = 1) or empty."""
-    from dreamsampler3d.renderers.svg.over import over
+    from dreamsampler3d.renderers.svg.tile_over import over_tiles
 
     g = torch.Generator().manual_seed(0)
     n, nt = 40, 7
@@ -204,7 +204,7 @@ def test_over_matches_painting_back_to_front_with_opaque_layers(per_pixel_paint)
     weight = torch.rand(nt, 3, 3, 4, **f64)
     got_in = [x.clone().requires_grad_() for x in (cover, opacity, colour)]
     ref_in = [x.clone().requires_grad_() for x in (cover, opacity, colour)]
-    got = over(tile, *got_in, nt)
+    got = over_tiles(tile, *got_in, nt)
     ref = _over_back_to_front(tile, ref_in[0] * ref_in[1], ref_in[2], nt)
     assert torch.allclose(got, ref, atol=1e-12)
     got_g = torch.autograd.grad((got * weight).sum(), got_in)
@@ -214,7 +214,7 @@ def test_over_matches_painting_back_to_front_with_opaque_layers(per_pixel_paint)
     assert got_g[0][::5].abs().sum() > 0  # opaque layers still learn: the layers below show when they thin
     # and a constant tile's composite (one RGBA per pair and tile) against finite differences
     args = (torch.rand(n, **f64), torch.rand(n, **f64), torch.rand(n, 3, **f64))
-    assert torch.autograd.gradcheck(lambda c, o, col: over(tile, c, o, col, nt), [x.requires_grad_() for x in args])
+    assert torch.autograd.gradcheck(lambda c, o, col: over_tiles(tile, c, o, col, nt), [x.requires_grad_() for x in args])
 
 
 def test_rendering_in_bands_of_rows_changes_nothing(monkeypatch):

@@ -1,4 +1,4 @@
-"""Layer compositing: premultiplied "over" in painting order, per tile (renderers/svg/over.py).
+"""Layer compositing: premultiplied "over" in painting order, per tile (renderers/svg/tile_over.py).
 
 Only (layer, tile) pairs that a layer's bounding box touches take part. A tile whose pairs all have
 constant coverage and a solid paint is composited as one RGBA value; the others per pixel, with a solid
@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from .coverage import TiledCoverage
-from .over import over
+from .tile_over import over_tiles
 from .paint import paint_at
 from .scene import Paint
 
@@ -44,7 +44,7 @@ def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_sc
                 ids = torch.zeros(nt, dtype=torch.bool, device=dev).index_fill_(0, tile_id[sc_idx], True).nonzero().squeeze(1)
                 compact = torch.full((nt,), -1, dtype=torch.long, device=dev)
                 compact[ids] = torch.arange(len(ids), device=dev)
-            rgba = over(compact[tile_id[sc_idx]], cov.const[sc_idx], op_all[sc_idx], col[sc_idx, :3], len(ids))
+            rgba = over_tiles(compact[tile_id[sc_idx]], cov.const[sc_idx], op_all[sc_idx], col[sc_idx, :3], len(ids))
             img.index_put_((ids,), rgba[:, None, None, :].expand(-1, T, T, 4))
         if len(mx_idx):  # edge tiles and gradient paints: per pixel
             with torch.no_grad():
@@ -64,6 +64,6 @@ def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_sc
                 pts = torch.stack([xs[:, None, :].expand(-1, T, T) / s[0], ys[:, :, None].expand(-1, T, T) / s[1]], -1)
                 colm = colm.expand(-1, T, T, 4).index_put((sel,), paint_at(paints[li], pts).to(dt))  # [n, T, T, 4]
             op = colm[..., 3] * opacity[lay][:, None, None]  # [n, 1, 1] (solid paints) or [n, T, T]
-            img.index_put_((ids,), over(compact[tile_id[mx_idx]], cov.pixels(mx_idx), op, colm[..., :3], len(ids)))
+            img.index_put_((ids,), over_tiles(compact[tile_id[mx_idx]], cov.pixels(mx_idx), op, colm[..., :3], len(ids)))
     img = img.view(num_scenes, ty, tx, T, T, 4).permute(0, 1, 3, 2, 4, 5).reshape(num_scenes, ty * T, tx * T, 4)
     return img[:, :H, :W]

@@ -93,7 +93,7 @@ class _Over(torch.autograd.Function):
         return None, *grads, None
 
 
-def over(tile: Tensor, cover: Tensor, opacity: Tensor, color: Tensor, num_tiles: int) -> Tensor:
+def over_tiles(tile: Tensor, cover: Tensor, opacity: Tensor, color: Tensor, num_tiles: int) -> Tensor:
     """Composite pairs into their tiles, in painting order, with alpha = cover * opacity. tile [n] long (ids <
     num_tiles), cover [n, ...], opacity [n, ...] and color [n, ..., 3] broadcast against cover ([n, 1, 1] and
     [n, 1, 1, 3] for a solid paint: one value per pair) -> premultiplied RGBA [num_tiles, ..., 4]."""
