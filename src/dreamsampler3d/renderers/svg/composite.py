@@ -11,9 +11,9 @@ import torch
 from torch import Tensor
 
 from .coverage import TiledCoverage
-from .tile_over import over_tiles
 from .paint import paint_at
 from .scene import Paint
+from .tile_over import over_tiles
 
 
 def composite(cov: TiledCoverage, paints: list[Paint], opacity: Tensor, layer_scene: Tensor, num_scenes: int,
