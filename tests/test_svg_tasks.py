@@ -127,6 +127,27 @@ def test_cleanup_removes_unseen_shapes_and_keeps_the_picture():
     assert (diff > 24).sum() == 0
 
 
+def test_cleanup_merges_colours_the_eye_calls_the_same_and_keeps_distinct_ones():
+    """Two touching fills 12/255 apart (a restored star came out as #7e34b1 and #8228b4) are one colour to a designer:
+    one path, the render within 16/255; a clearly different purple beside them stays its own path."""
+    from dreamsampler3d.generators.svg_cleanup import clean_scene
+    from dreamsampler3d.metrics.svg_quality import render_svg
+    from dreamsampler3d.renderers.svg.svg_export import save_svg
+    from dreamsampler3d.renderers.svg.svg_io import load_svg
+
+    shapes = [
+        '<rect x="0" y="0" width="64" height="64" fill="#ffffff"/>',
+        '<rect x="8" y="8" width="24" height="24" fill="#7e34b1"/>',
+        '<rect x="32" y="8" width="24" height="24" fill="#8228b4"/>',  # 12/255 from its neighbour: the same
+        '<rect x="8" y="36" width="24" height="20" fill="#a050e0"/>',  # 47/255 away: another colour
+    ]
+    scene = load_svg(_scene_svg(shapes))
+    clean, numbers = clean_scene(scene)
+    assert numbers == {"removed_paths": 0, "merged_paths": 1} and len(clean.shapes) == 3
+    before, after = render_svg(save_svg(scene), 256), render_svg(save_svg(clean), 256)
+    assert np.abs(before.astype(int) - after.astype(int)).max() <= 16
+
+
 def test_cleanup_leaves_self_intersecting_outlines_non_crossing():
     from dreamsampler3d.generators.svg_cleanup import clean_scene
     from dreamsampler3d.metrics.svg_quality import render_svg, self_intersecting

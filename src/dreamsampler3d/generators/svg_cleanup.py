@@ -19,7 +19,9 @@ class CleanupConfig:
     invisible: float = 1.0 / 255  # removing a shape that changes no pixel by more than this is always right
     threshold: float = 24.0 / 255  # a pixel 'changes visibly' by more than this ...
     min_fraction: float = 0.002  # ... and a shape is visible when it changes at least this share of pixels
-    merge_tolerance: float = 6.0 / 255  # same colour: merging may change no pixel by more than this
+    # "the same colour" to a person: two fills this close in every channel merge, when that changes no pixel by more
+    # than this (restore-svg left one star as two paths, #7e34b1 and #8228b4: 12/255 apart)
+    merge_tolerance: float = 16.0 / 255
 
 
 # ---------------------------------------------------------------------------- Skia conversion
