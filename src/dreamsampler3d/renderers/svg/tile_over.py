@@ -39,12 +39,6 @@ def _levels(tile: Tensor, num_tiles: int) -> list[Tensor]:
     return list(torch.split(by_level, sizes))
 
 
-def _sum_to(x: Tensor, shape: torch.Size) -> Tensor:
-    """x summed over the dimensions where ``shape`` (same rank) broadcasts (has 1)."""
-    dims = [i for i, (a, b) in enumerate(zip(shape, x.shape)) if a == 1 and b != 1]
-    return x.sum(dims, keepdim=True) if dims else x
-
-
 class _Over(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, tile: Tensor, cover: Tensor, opacity: Tensor, color: Tensor, num_tiles: int) -> Tensor:
@@ -84,11 +78,11 @@ class _Over(torch.autograd.Function):
             s = suffix.index_select(0, t_id)
             g_alpha = t * (q - s)
             if grads[0] is not None:
-                grads[0].index_copy_(0, idx, _sum_to(g_alpha * o, c.shape))
+                grads[0].index_copy_(0, idx, (g_alpha * o).sum_to_size(c.shape))
             if grads[1] is not None:
-                grads[1].index_copy_(0, idx, _sum_to(g_alpha * c, o.shape))
+                grads[1].index_copy_(0, idx, (g_alpha * c).sum_to_size(o.shape))
             if grads[2] is not None:
-                grads[2].index_copy_(0, idx, _sum_to((a * t)[..., None] * g, col.shape))
+                grads[2].index_copy_(0, idx, ((a * t)[..., None] * g).sum_to_size(col.shape))
             suffix.index_copy_(0, t_id, a * q + (1 - a) * s)
         return None, *grads, None
 
