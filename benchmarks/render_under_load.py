@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import subprocess
 import sys
+
+from _load import busy_core
 
 CHILD = r"""
 import json, sys, time, torch
@@ -44,21 +45,13 @@ print(json.dumps(out))
 """
 
 
-def spin() -> None:
-    while True:
-        pass
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=int, default=40)
     args = ap.parse_args()
     rows = []
     for load in (False, True):
-        busy = mp.Process(target=spin, daemon=True) if load else None
-        if busy:
-            busy.start()
-        try:
+        with busy_core(load):
             for policy in ("ACTIVE", "PASSIVE"):
                 for threads in (1, 2):
                     env = dict(os.environ, OMP_WAIT_POLICY=policy)
@@ -66,9 +59,6 @@ def main() -> None:
                                          capture_output=True, text=True, check=True)
                     for name, (med, p90) in json.loads(res.stdout.strip().splitlines()[-1]).items():
                         rows.append((name, "busy" if load else "idle", policy, threads, med, p90))
-        finally:
-            if busy:
-                busy.terminate()
     print("| call | machine | OMP_WAIT_POLICY | threads | median ms | p90 ms |")
     print("|---|---|---|---:|---:|---:|")
     for r in sorted(rows):

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import resource
 import subprocess
@@ -30,6 +29,8 @@ import sys
 import time
 
 import torch
+
+from _load import busy_core
 
 DIFFVG = {(256, 16): (59, 361), (256, 64): (109, 589), (256, 256): (355, 1931), (512, 64): (413, 2379)}
 
@@ -81,26 +82,14 @@ def one(size: int, paths: int, samples: int, repeats: int, device: str, radius: 
             "fwd_worst": 1000 * max(fwd), "both_worst": 1000 * max(both), "threads": torch.get_num_threads()}
 
 
-def _spin() -> None:
-    while True:
-        pass
-
-
 def _row(args: argparse.Namespace, size: int, paths: int, samples: int, busy: bool = False) -> dict:
     """One row in a fresh process; with ``busy``, beside a process spinning on one core."""
     cmd = [sys.executable, __file__, "--threads", str(args.threads), "--repeats", str(args.repeats),
            "--device", args.device, "--radius", str(args.radius), "--band-work", str(args.band_work),
-           "--child", f"{size},{paths},{samples}"]
-    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE") if args.busy else None
-    load = mp.Process(target=_spin, daemon=True) if busy else None
-    if load:
-        load.start()
-    try:
+           "--child", f"{size},{paths},{samples}", *(["--cli-threading"] if args.busy else [])]
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE") if args.busy else None  # read when torch starts
+    with busy_core(busy):
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
-    finally:
-        if load:
-            load.terminate()
-            load.join()
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -132,13 +121,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--busy", action="store_true", help="idle and beside one busy process, with the CLI's "
                     "threading; 9 calls per row unless --repeats says otherwise")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--cli-threading", action="store_true", help=argparse.SUPPRESS)  # a --busy row's child
     args = ap.parse_args(argv)
     if args.repeats is None:
         args.repeats = 9 if args.busy else 5
     if args.busy and not args.child:
         _busy_table(args)
         return 0
-    if os.environ.get("OMP_WAIT_POLICY") == "PASSIVE":  # a --busy row: the CLI's threads
+    if args.cli_threading:  # a --busy row: the CLI's threads
         from dreamsampler3d.tasks.runner import leave_a_core
 
         leave_a_core()

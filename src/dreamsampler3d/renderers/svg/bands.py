@@ -24,9 +24,9 @@ BAND_PIXELS = 1 << 22  # subpixels per band (each full-image buffer of a band: 6
 def band_rows(edges: Tensor, height: int, width: int, step: int = 1,
               work_per_band: int | None = None) -> list[tuple[int, int]]:
     """Row ranges [r0, r1) covering 0..height, each with about ``work_per_band`` (default BAND_WORK) edge pieces
-    and at most about BAND_PIXELS pixels; edges [E, 4] (x0, y0, x1, y1) in pixels. An edge makes one piece per row and per column
-    it crosses (spread evenly over its rows). Cuts fall on tile rows that are multiples of ``step`` (whole
-    output pixels when supersampling)."""
+    and at most about BAND_PIXELS pixels; edges [E, 4] (x0, y0, x1, y1) in pixels. An edge makes one piece per
+    row and per column it crosses (spread evenly over its rows). Cuts fall on tile rows that are multiples of
+    ``step`` (whole output pixels when supersampling)."""
     H, budget = height, work_per_band or BAND_WORK
     with torch.no_grad():
         ylo = torch.minimum(edges[:, 1], edges[:, 3]).clamp(0, H)
