@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from dreamsampler3d.priors.training.train_prior import main, make_data
+from dreamsampler3d.priors.training.data import shape_scenes
+from dreamsampler3d.priors.training.train_prior import main
 
 pytestmark = pytest.mark.slow
 
@@ -16,10 +17,10 @@ pytestmark = pytest.mark.slow
 def test_data_cache_is_the_same_for_any_worker_count(tmp_path):
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
-    a, caps_a = make_data(tmp_path / "one", 600, seed=3, workers=1)
-    b, caps_b = make_data(tmp_path / "two", 600, seed=3, workers=2)
+    a, caps_a = shape_scenes(tmp_path / "one", 600, seed=3, workers=1)
+    b, caps_b = shape_scenes(tmp_path / "two", 600, seed=3, workers=2)
     assert caps_a == caps_b and np.array_equal(a.numpy(), b.numpy())
-    again, _ = make_data(tmp_path / "one", 600, seed=3)  # read back from the lzma cache
+    again, _ = shape_scenes(tmp_path / "one", 600, seed=3)  # read back from the npz cache (no pickle)
     assert np.array_equal(again.numpy(), a.numpy())
 
 
@@ -28,7 +29,7 @@ def test_train_export_and_resume(tmp_path):
 
     work, out = tmp_path / "work", tmp_path / "prior"
     common = ["--work", str(work), "--out", str(out), "--n-images", "700", "--workers", "1",
-              "--vae-minutes", "0.03", "--decoder-minutes", "0.02", "--batch", "8"]
+              "--vae-minutes", "0.03", "--decoder-minutes", "0.02", "--batch", "8", "--no-concepts"]
     assert main(common + ["--minutes", "0.05"]) == 0
     first = json.loads((out / "training_info.json").read_text())
     assert first["unet_steps"] > 0 and (out / "README.md").is_file()

@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
     sub.add_parser("ui", help="a local web interface for every task (the [ui] extra; see: dreamsampler3d ui --help)", add_help=False)
+    sub.add_parser("concepts", help="list and search what the embedded prior knows (see: dreamsampler3d concepts --help)", add_help=False)
     sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in src/dreamsampler3d/assets/icon-prior)", add_help=False)
     return parser
 
@@ -221,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             return _batch(argv[1:])
         if argv and argv[0] == "ui":
             return _ui(argv[1:])
+        if argv and argv[0] == "concepts":
+            from .concepts import main as concepts_main
+
+            return concepts_main(argv[1:])
         if argv and argv[0] == "train-prior":
             from ..priors.training.train_prior import main as train_main
 

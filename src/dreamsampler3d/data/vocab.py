@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from pathlib import Path
 
 from .icons import BACKGROUNDS, COLOURS, POSITION_PHRASES, SHAPES
@@ -43,23 +42,19 @@ def bytes_to_unicode() -> dict[int, str]:
 
 
 def learn_merges(words: list[str]) -> list[tuple[str, str]]:
-    """Plain BPE training until each word is a single symbol (ties broken by string order)."""
-    seqs = [list(w[:-1]) + [w[-1] + "</w>"] for w in words]
-    merges: list[tuple[str, str]] = []
-    while True:
-        pairs: Counter[tuple[str, str]] = Counter()
-        for s in seqs:
-            pairs.update(zip(s, s[1:]))
-        if not pairs:
-            return merges
-        best = min(pairs, key=lambda p: (-pairs[p], p))
-        merges.append(best)
-        for s in seqs:
-            i = 0
-            while i < len(s) - 1:
-                if (s[i], s[i + 1]) == best:
-                    s[i:i + 2] = [s[i] + s[i + 1]]
-                i += 1
+    """BPE merges (in rank order) after which every word is a single symbol, learnt by Hugging Face's
+    `tokenizers` trainer (the same greedy lowest-rank-first algorithm CLIPTokenizer applies)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    byte_chars = bytes_to_unicode()
+    mapped = ["".join(byte_chars[b] for b in w.encode("utf-8")) for w in words]
+    model = Tokenizer(models.BPE(end_of_word_suffix="</w>"))
+    model.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.BpeTrainer(vocab_size=10_000_000, min_frequency=0, show_progress=False,
+                                  end_of_word_suffix="</w>", limit_alphabet=1000)
+    model.train_from_iterator(mapped, trainer)
+    merges = json.loads(model.to_str())["model"]["merges"]
+    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in merges]
 
 
 def build_vocab(words: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
@@ -74,13 +69,14 @@ def build_vocab(words: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]
     return seen, merges
 
 
-def save_tokenizer(folder: str | Path, max_length: int = MAX_LENGTH) -> Path:
-    """Write vocab.json, merges.txt and tokenizer configs loadable by CLIPTokenizer."""
+def save_tokenizer(folder: str | Path, max_length: int = MAX_LENGTH, words: list[str] | None = None) -> Path:
+    """Write vocab.json, merges.txt and tokenizer configs loadable by CLIPTokenizer; `words` (default: the
+    shapes grammar's) each become one token."""
     from transformers import CLIPTokenizer
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    vocab, merges = build_vocab(caption_words())
+    vocab, merges = build_vocab(sorted(set(words or caption_words())))
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
     lines = ["#version: 0.2"] + [f"{a} {b}" for a, b in merges]
     (folder / "merges.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -28,16 +28,18 @@ def resolve_model(model: str) -> str:
     return str(path)
 
 
-def domain_note(prompts: list[str]) -> str | None:
-    """One line for prompts the embedded prior cannot know (it was trained on flat icon captions only)."""
-    from ..data.vocab import unknown_words
+def vocabulary():
+    """What the embedded prior knows (its concepts and caption words), read from its folder."""
+    from ..data.vocabulary import Vocabulary
 
-    unknown = sorted({w for p in prompts for w in unknown_words(p) if w.isalpha()})
-    if not unknown:
-        return None
-    return ("note: the embedded prior only knows flat vector icons (shapes, colours, sizes, positions); "
-            f"it does not know: {', '.join(unknown[:8])}{' ...' if len(unknown) > 8 else ''}. "
-            "For other subjects pass --model with Stable Diffusion weights (a diffusers folder or hub id).")
+    path = embedded_prior_path()
+    return Vocabulary.from_prior(path) if path is not None else None
+
+
+def domain_note(prompts: list[str]) -> str | None:
+    """One line for prompt words the embedded prior never saw, each with the nearest concepts it knows."""
+    vocab = vocabulary()
+    return vocab.note(prompts) if vocab is not None else None
 
 
 def config_prompts(cfg) -> list[str]:

@@ -13,24 +13,21 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import lzma
 import math
 import os
-import pickle
 import random
 import shutil
 import time
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
-from ...data.icons import render_scene, scene_from_seed
 from ...data.vocab import MAX_LENGTH, load_tokenizer, save_tokenizer
+from ...data.vocab import caption_words as grammar_words
 from ...io.files import atomic_file, atomic_folder
+from .data import ConceptData, MixedBatches, caption_words, concept_drawings, shape_scenes
 from .models import (build_scheduler, build_text_encoder, build_unet, build_vae, n_params)
 
 HOLDOUT = 512  # last images of the cache, only for the VAE PSNR
@@ -39,7 +36,13 @@ HOLDOUT = 512  # last images of the cache, only for the VAE PSNR
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train-prior", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="outputs/icon-prior", help="diffusers folder to write (the shipped prior is src/dreamsampler3d/assets/icon-prior)")
-    p.add_argument("--work", default=None, help="cache/checkpoint folder (default /tmp/...)")
+    p.add_argument("--work", default=None,
+                   help="cache/checkpoint folder (default ~/.cache/dreamsampler3d/prior-work-SEED)")
+    p.add_argument("--concepts", action=argparse.BooleanOptionalAction, default=True,
+                   help="train on the open emoji sets' concepts beside the shape scenes (fetched once)")
+    p.add_argument("--shape-fraction", type=float, default=0.3, help="share of each batch from shape scenes")
+    p.add_argument("--init", default=None,
+                   help="warm start from this prior folder (VAE, UNet, text encoder where the words agree)")
     p.add_argument("--minutes", type=float, default=70.0, help="UNet training time budget")
     p.add_argument("--vae-minutes", type=float, default=10.0, help="VAE training time budget")
     p.add_argument("--decoder-minutes", type=float, default=5.0,
@@ -69,63 +72,20 @@ def pick_device(name: str) -> torch.device:
 
 # ---------------------------------------------------------------- phase 0: data
 
-def _render(i: int, seed: int) -> tuple[np.ndarray, str]:
-    scene = scene_from_seed(seed * 1_000_003 + i)
-    return render_scene(scene), scene.caption()
-
-
-def _render_chunk(args: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
-    lo, hi, seed = args
-    pairs = [_render(i, seed) for i in range(lo, hi)]
-    return np.stack([p[0] for p in pairs]), [p[1] for p in pairs]
-
-
-def make_data(work: Path, n: int, seed: int, workers: int = 1) -> tuple[torch.Tensor, list[str]]:
-    """Render n seeded scenes once: uint8 [n, 64, 64, 3] plus captions.
-
-    Cached in work as an lzma pickle (~0.33 kB a scene, so 80k scenes are ~26 MB and can be
-    carried to another machine); image i is the same bytes whatever the worker count.
-    """
-    path = work / f"data_{seed}_{n}.pkl.xz"
-    if path.exists():
-        with lzma.open(path, "rb") as f:
-            d = pickle.load(f)
-        return torch.from_numpy(d["images"]), d["captions"]
-    chunks = [(lo, min(lo + 250, n), seed) for lo in range(0, n, 250)]
-    images, captions = np.zeros((n, 64, 64, 3), np.uint8), []
-    bar = tqdm(total=n, desc="render scenes", mininterval=10)
-    pool = get_context("spawn").Pool(workers) if workers > 1 else None  # spawn: no forked torch
-    for (lo, hi, _), (ims, caps) in zip(chunks, (pool.imap if pool else map)(_render_chunk, chunks)):
-        images[lo:hi] = ims
-        captions += caps
-        bar.update(hi - lo)
-    if pool:
-        pool.close()
-    bar.close()
-    def write(tmp: Path) -> None:
-        with lzma.open(tmp, "wb") as f:
-            pickle.dump({"images": images, "captions": captions}, f, protocol=4)
-
-    atomic_file(path, write)
-    return torch.from_numpy(images), captions
-
-
 def to_model(x: torch.Tensor) -> torch.Tensor:
     """uint8 [B, 64, 64, 3] -> float [B, 3, 64, 64] in [-1, 1]."""
     return x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def encode_captions(work: Path, captions: list[str], tok, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids [N, L] of every caption and of the empty caption [L], cached in work beside the data."""
-    path = work / f"ids_{seed}_{len(captions)}.pt"
+def encode_captions(work: Path, name: str, captions: list[str], tok) -> torch.Tensor:
+    """Token ids [N, L] of a caption list, cached in work under `name`."""
+    path = work / f"ids_{name}.pt"
     if path.exists():
-        d = torch.load(path, weights_only=True)
-        return d["ids"], d["empty"]
+        return torch.load(path, weights_only=True)
     ids = tok(captions, padding="max_length", max_length=MAX_LENGTH, truncation=True,
               return_tensors="pt").input_ids
-    empty = tok([""], padding="max_length", max_length=MAX_LENGTH, return_tensors="pt").input_ids[0]
-    torch.save({"ids": ids, "empty": empty}, path)
-    return ids, empty
+    torch.save(ids, path)
+    return ids
 
 
 # ---------------------------------------------------------------- shared optimisation loop
@@ -169,13 +129,41 @@ def fit(params: list[torch.nn.Parameter], loss_fn: Callable[[], torch.Tensor], o
 
 # ---------------------------------------------------------------- phase 1: VAE
 
+class ImagePool:
+    """Shape scenes [0, n_shapes) then concept drawings, uint8 [N, 64, 64, 3] on one device; `pick` draws
+    training indices at the batch mix, keeping the last HOLDOUT shape scenes out for the PSNR check."""
+
+    def __init__(self, shapes: torch.Tensor, concepts: torch.Tensor, shape_fraction: float):
+        self.images = torch.cat([shapes, concepts])
+        self.n_shapes, self.n_concepts = len(shapes), len(concepts)
+        self.fraction = shape_fraction if self.n_concepts else 1.0
+
+    def pick(self, batch: int, g: torch.Generator) -> torch.Tensor:
+        device = self.images.device
+        n_shape = round(batch * self.fraction)
+        i = torch.randint(0, self.n_shapes - HOLDOUT, (n_shape,), generator=g, device=device)
+        j = self.n_shapes + torch.randint(0, max(self.n_concepts, 1), (batch - n_shape,), generator=g,
+                                          device=device)
+        return torch.cat([i, j])
+
+    def psnr(self, vae) -> dict[str, float]:
+        """Held-out shape scenes, and every 16th concept drawing (seen in training: a fit check)."""
+        out = {"psnr_db": psnr(vae, self.images[self.n_shapes - HOLDOUT:self.n_shapes])}
+        if self.n_concepts:
+            out["concept_psnr_db"] = psnr(vae, self.images[self.n_shapes::16][:1024])
+        return out
+
+
 def psnr(vae, images: torch.Tensor) -> float:
     """PSNR in dB of encode(mean) -> decode on uint8 images [B, 64, 64, 3]."""
+    mse, n = 0.0, 0
     with torch.no_grad():
-        x = to_model(images)  # [B, 3, 64, 64]
-        y = vae.decode(vae.encode(x).latent_dist.mode()).sample.clamp(-1, 1)
-    mse = ((y - x) / 2).pow(2).mean().item()
-    return 10 * math.log10(1.0 / max(mse, 1e-12))
+        for k in range(0, len(images), 256):
+            x = to_model(images[k:k + 256])  # [b, 3, 64, 64]
+            y = vae.decode(vae.encode(x).latent_dist.mode()).sample.clamp(-1, 1)
+            mse += ((y - x) / 2).pow(2).mean().item() * len(x)
+            n += len(x)
+    return 10 * math.log10(1.0 / max(mse / n, 1e-12))
 
 
 def recon_loss(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -186,7 +174,7 @@ def recon_loss(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return ((1.0 + 9.0 * obj.float()) * (err.pow(2) + 0.1 * err.abs())).mean()
 
 
-def train_vae(args, work: Path, images: torch.Tensor):
+def train_vae(args, work: Path, pool: ImagePool):
     """Reconstruction of the posterior mean with a tiny KL term; cached in work/vae.
 
     Decoding the mean rather than a posterior sample: with the sample, the initial unit noise
@@ -195,29 +183,28 @@ def train_vae(args, work: Path, images: torch.Tensor):
     from diffusers import AutoencoderKL
 
     stats_path = work / "vae_stats.json"
+    device = pool.images.device
     if args.resume and stats_path.exists():
-        vae = AutoencoderKL.from_pretrained(work / "vae").to(images.device)
+        vae = AutoencoderKL.from_pretrained(work / "vae").to(device)
         return vae, json.loads(stats_path.read_text())
     torch.manual_seed(args.seed)
-    vae = build_vae().to(images.device)
+    vae = AutoencoderKL.from_pretrained(Path(args.init) / "vae") if args.init else build_vae()
+    vae = vae.to(device).train()
     opt = torch.optim.AdamW(vae.parameters(), lr=3e-3, weight_decay=1e-4)
-    g = torch.Generator(images.device).manual_seed(args.seed + 1)
-    train_n = len(images) - HOLDOUT
+    g = torch.Generator(device).manual_seed(args.seed + 1)
 
     def loss_fn() -> torch.Tensor:
-        idx = torch.randint(0, train_n, (args.vae_batch,), generator=g, device=images.device)
-        x = to_model(images[idx])  # [B, 3, 64, 64]
+        x = to_model(pool.images[pool.pick(args.vae_batch, g)])  # [B, 3, 64, 64]
         post = vae.encode(x).latent_dist
         return recon_loss(vae.decode(post.mode()).sample, x) + 1e-6 * post.kl().mean()
 
     t0 = time.time()
     steps = fit(list(vae.parameters()), loss_fn, opt, args.vae_minutes, 3e-3, 50, "vae")
     vae.eval()
-    stats = {"steps": steps, "minutes": (time.time() - t0) / 60,
-             "psnr_db": psnr(vae, images[-HOLDOUT:]), "batch": args.vae_batch}
+    stats = {"steps": steps, "minutes": (time.time() - t0) / 60, **pool.psnr(vae), "batch": args.vae_batch}
     vae.save_pretrained(work / "vae")
     stats_path.write_text(json.dumps(stats))
-    print(f"VAE: {steps} steps, held-out PSNR {stats['psnr_db']:.2f} dB", flush=True)
+    print(f"VAE: {steps} steps, {stats}", flush=True)
     return vae, stats
 
 
@@ -242,16 +229,17 @@ def encode_latents(work: Path, vae, images: torch.Tensor) -> torch.Tensor:
     return lat * scale
 
 
-def finetune_decoder(args, work: Path, vae, images: torch.Tensor, latents: torch.Tensor):
+def finetune_decoder(args, work: Path, vae, pool: ImagePool, latents: torch.Tensor):
     """Train only post_quant_conv + decoder on the cached latents; the latent space (and so
     the UNet) is unchanged, but small shapes get sharper. Cached in work/vae_ft."""
     from diffusers import AutoencoderKL
 
     stats_path = work / "vae_ft_stats.json"
+    device = pool.images.device
     done = {"steps": 0, "minutes": 0.0}
     minutes = args.decoder_minutes
     if args.resume and stats_path.exists():
-        ft = AutoencoderKL.from_pretrained(work / "vae_ft").to(images.device)
+        ft = AutoencoderKL.from_pretrained(work / "vae_ft").to(device)
         done = json.loads(stats_path.read_text())
         if done["minutes"] >= minutes - 0.5:
             return ft.eval().requires_grad_(False), done
@@ -263,21 +251,20 @@ def finetune_decoder(args, work: Path, vae, images: torch.Tensor, latents: torch
     for prm in params:
         prm.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
-    g = torch.Generator(images.device).manual_seed(args.seed + 3)
-    train_n = len(images) - HOLDOUT
+    g = torch.Generator(device).manual_seed(args.seed + 3)
 
     def loss_fn() -> torch.Tensor:
-        idx = torch.randint(0, train_n, (args.vae_batch,), generator=g, device=images.device)
-        return recon_loss(vae.decode(latents[idx] / scale).sample, to_model(images[idx]))
+        idx = pool.pick(args.vae_batch, g)
+        return recon_loss(vae.decode(latents[idx] / scale).sample, to_model(pool.images[idx]))
 
     t0 = time.time()
     steps = fit(params, loss_fn, opt, minutes, 1e-3, 20, "decoder")
     vae.eval().requires_grad_(False)
     stats = {"steps": done["steps"] + steps, "minutes": done["minutes"] + (time.time() - t0) / 60,
-             "psnr_db": psnr(vae, images[-HOLDOUT:]), "batch": args.vae_batch}
+             **pool.psnr(vae), "batch": args.vae_batch}
     vae.save_pretrained(work / "vae_ft")
     stats_path.write_text(json.dumps(stats))
-    print(f"decoder fine-tune: {stats['steps']} steps, held-out PSNR {stats['psnr_db']:.2f} dB", flush=True)
+    print(f"decoder fine-tune: {stats}", flush=True)
     return vae, stats
 
 
@@ -297,13 +284,36 @@ class Ema:
                              [p.detach() for p in modules.parameters()], 1 - d)
 
 
-def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
-               empty: torch.Tensor, tok, export_fn) -> dict:
-    """Joint text-encoder + UNet training on latents [N, 4, 16, 16] (all on one device)."""
-    device = latents.device
+def warm_start(unet, te, tok, folder: Path) -> None:
+    """Copy a previous prior's UNet and text encoder into the new ones: every weight whose shape agrees, and
+    the token embedding of each token both vocabularies hold (new words start from their random init)."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    unet.load_state_dict(UNet2DConditionModel.from_pretrained(folder / "unet").state_dict())
+    old_te = CLIPTextModel.from_pretrained(folder / "text_encoder")
+    old_vocab = json.loads((folder / "tokenizer" / "vocab.json").read_text(encoding="utf-8"))
+    state, old = te.state_dict(), old_te.state_dict()
+    key = "embeddings.token_embedding.weight"
+    for name, value in old.items():
+        if name != key and name in state and state[name].shape == value.shape:
+            state[name] = value
+    new_vocab = tok.get_vocab()
+    for word, i in old_vocab.items():
+        if word in new_vocab:
+            state[key][new_vocab[word]] = old[key][i]
+    te.load_state_dict(state)
+
+
+def train_unet(args, work: Path, batches: MixedBatches, tok, export_fn) -> dict:
+    """Joint text-encoder + UNet training on unit-std latents (all on one device)."""
+    device = batches.shape_latents.device
     torch.manual_seed(args.seed)
+    unet = build_unet()
     te = build_text_encoder(len(tok), tok.bos_token_id, tok.eos_token_id, MAX_LENGTH)
-    modules = torch.nn.ModuleList([build_unet(), te]).to(device)
+    if args.init:
+        warm_start(unet, te, tok, Path(args.init))
+    modules = torch.nn.ModuleList([unet, te]).to(device)
     opt = torch.optim.AdamW(modules.parameters(), lr=args.lr, weight_decay=1e-2)
     ema = Ema(modules)
     g = torch.Generator(device).manual_seed(args.seed + 2)
@@ -318,7 +328,6 @@ def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
         step, elapsed = s["step"], s["elapsed"]
         print(f"resumed UNet training at step {step}, {elapsed / 60:.1f} min done", flush=True)
     ac_all = build_scheduler().alphas_cumprod.to(device)  # [1000]
-    train_n = len(latents) - HOLDOUT
     marks = {"ckpt": time.time(), "export": time.time(), "elapsed": elapsed}
 
     def save(step: int) -> None:
@@ -327,10 +336,7 @@ def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
         atomic_file(ckpt, lambda tmp: torch.save(state, tmp))
 
     def loss_fn() -> torch.Tensor:
-        idx = torch.randint(0, train_n, (args.batch,), generator=g, device=device)
-        x0 = latents[idx]  # [B, 4, 16, 16]
-        drop = torch.rand(args.batch, generator=g, device=device) < 0.1
-        cond = torch.where(drop[:, None], empty[None], ids[idx])  # [B, L]; dropout -> CFG branch
+        x0, cond = batches.sample(args.batch, g)  # [B, 4, 16, 16], [B, L] (10 % "" for CFG)
         eps = torch.randn(x0.shape, generator=g, device=device)
         t = torch.randint(0, len(ac_all), (args.batch,), generator=g, device=device)
         ac = ac_all[t].view(-1, 1, 1, 1)  # [B, 1, 1, 1]
@@ -359,7 +365,7 @@ def train_unet(args, work: Path, latents: torch.Tensor, ids: torch.Tensor,
 
 # ---------------------------------------------------------------- export
 
-def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict) -> None:
+def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict, concepts: list[dict]) -> None:
     """Write a StableDiffusionPipeline folder (no safety checker) plus README.md atomically."""
     from diffusers import StableDiffusionPipeline
 
@@ -377,6 +383,8 @@ def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict) -> None:
         for name in ("vocab.json", "merges.txt"):  # for slow CLIPTokenizer / transformers 4.x
             shutil.copy(tok_dir / name, tmp / "tokenizer" / name)
         (tmp / "training_info.json").write_text(json.dumps(info, indent=1))
+        if concepts:  # the vocabulary `dreamsampler3d concepts` lists and unknown words are matched against
+            (tmp / "concepts.json").write_text(json.dumps(concepts, separators=(",", ":")))
         write_card(tmp, info)
 
     atomic_folder(out, write)
@@ -390,31 +398,47 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     device = pick_device(args.device)
     out = Path(args.out).resolve()
-    work = Path(args.work or f"/tmp/dreamsampler3d-prior-work-{args.seed}")
+    work = Path(args.work or Path.home() / ".cache" / "dreamsampler3d" / f"prior-work-{args.seed}")
     work.mkdir(parents=True, exist_ok=True)
-    images, captions = make_data(work, args.n_images, args.seed, args.workers)
+    shapes, shape_caps = shape_scenes(work, args.n_images, args.seed, args.workers)
+    concepts = concept_drawings(work, args.seed) if args.concepts else ConceptData(
+        torch.zeros(0, 64, 64, 3, dtype=torch.uint8), [], [], [], [])
+    print(f"data: {len(shapes)} shape scenes, {len(concepts.images)} drawings of {len(concepts.concepts)} "
+          "concepts", flush=True)
     if args.phase == "data":
         return 0
-    images = images.to(device)
-    vae, vae_stats = train_vae(args, work, images)
+    pool = ImagePool(shapes.to(device), concepts.images.to(device), args.shape_fraction)
+    vae, vae_stats = train_vae(args, work, pool)
     vae.eval().requires_grad_(False)
-    latents = encode_latents(work, vae, images)  # [N, 4, 16, 16], unit std
-    vae, dec_stats = finetune_decoder(args, work, vae, images, latents)
+    latents = encode_latents(work, vae, pool.images)  # [N + M, 4, 16, 16], unit std
+    vae, dec_stats = finetune_decoder(args, work, vae, pool, latents)
     if args.phase == "decoder":
         return 0
-    del images
-    tok_dir = save_tokenizer(work / "tokenizer")
+    del pool
+    flat = [c for caps in concepts.captions for c in caps]
+    tok_dir = save_tokenizer(work / "tokenizer", words=grammar_words() + caption_words(flat))
     tok = load_tokenizer(tok_dir)
-    ids, empty = encode_captions(work, captions, tok, args.seed)
-    base = {"seed": args.seed, "n_images": args.n_images, "batch": args.batch, "lr": args.lr,
+    shape_ids = encode_captions(work, f"scenes_{args.seed}_{args.n_images}", shape_caps, tok)
+    if flat:
+        k = len(concepts.captions[0])
+        concept_ids = encode_captions(work, f"concepts_{args.seed}", flat, tok).view(len(concepts.captions), k, -1)
+    else:
+        concept_ids = torch.zeros(0, 1, MAX_LENGTH, dtype=torch.long)
+    empty = tok([""], padding="max_length", max_length=MAX_LENGTH, return_tensors="pt").input_ids[0]
+    n = len(shapes)
+    batches = MixedBatches(latents[:n], shape_ids.to(device), latents[n:], concept_ids.to(device),
+                           empty.to(device), args.shape_fraction, HOLDOUT)
+    base = {"seed": args.seed, "n_images": args.n_images, "n_drawings": len(concepts.images),
+            "n_concepts": len(concepts.concepts), "shape_fraction": args.shape_fraction,
+            "init": Path(args.init).name if args.init else None, "batch": args.batch, "lr": args.lr,
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
             "threads": args.threads, "vae": vae_stats, "decoder_finetune": dec_stats,
             "scaling_factor": float(vae.config.scaling_factor)}
 
     def export_fn(ema_modules, info: dict) -> None:
-        export(out, vae, ema_modules, tok_dir, dict(base, **info))
+        export(out, vae, ema_modules, tok_dir, dict(base, **info), concepts.concepts)
 
-    res = train_unet(args, work, latents, ids.to(device), empty.to(device), tok, export_fn)
+    res = train_unet(args, work, batches, tok, export_fn)
     export_fn(res["model"], {"unet_steps": res["unet_steps"], "unet_minutes": res["unet_minutes"]})
     return 0
 
