@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 import dreamsampler3d
+from dreamsampler3d.cli.catalogue import info
 from dreamsampler3d.cli.main import _task_parser, main
 from dreamsampler3d.config import build_config
 from dreamsampler3d.config_base import Common
@@ -159,11 +160,11 @@ def test_method_choices_flags_and_help_come_from_the_specs(capsys):
     assert [s.name for s in specs] == sorted((s.name for s in specs), key=lambda n: listing.index(f" {n} "))
     for spec in specs:
         assert _words(spec.help) in listing
-        parser = _task_parser(spec)
+        parser = _task_parser(info(spec))
         assert parser.description == spec.help
         actions = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
         if spec.methods:
-            assert tuple(actions["--method"].choices) == spec.methods and actions["--method"].help == spec.method_help
+            assert tuple(actions["--method"].choices) == spec.methods and spec.method_help in actions["--method"].help
         else:
             assert "--method" not in actions
         inputs = set(spec.inputs)
@@ -206,7 +207,7 @@ def test_flags_follow_the_input_kinds(task, argv, expected):
     from dreamsampler3d.cli.main import _flags
 
     spec = registry.get(task)
-    assert _flags(spec, _task_parser(spec).parse_intermixed_args(argv)) == expected
+    assert _flags(info(spec), _task_parser(info(spec)).parse_intermixed_args(argv)) == expected
 
 
 @pytest.mark.parametrize("task,argv,message", [
@@ -218,7 +219,7 @@ def test_one_valued_inputs_take_one_flag(task, argv, message):
 
     spec = registry.get(task)
     with pytest.raises(UserError, match=f"^{message}$"):
-        _flags(spec, _task_parser(spec).parse_intermixed_args(argv))
+        _flags(info(spec), _task_parser(info(spec)).parse_intermixed_args(argv))
 
 
 REQUIRED = {"prompt": "config: prompt is required (--prompt TEXT)", "image": "config: image is required (--image FILE)",

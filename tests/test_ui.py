@@ -26,6 +26,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from dreamsampler3d.cli.command import command_line
+from dreamsampler3d.cli.catalogue import info
 from dreamsampler3d.cli.main import _flags, _task_parser, main
 from dreamsampler3d.config import build_config, default_config, to_yaml
 from dreamsampler3d.tasks.registry import get, specs
@@ -37,8 +38,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 def _cli_config(task: str, command: str):
     """What the CLI builds from a command line (the parser and flags of cli/main.py)."""
     argv = shlex.split(command)[2:]
-    args = _task_parser(get(task)).parse_intermixed_args(argv)
-    return build_config(task, args.config, args.overrides, _flags(get(task), args))
+    args = _task_parser(info(get(task))).parse_intermixed_args(argv)
+    return build_config(task, args.config, args.overrides, _flags(info(get(task)), args))
 
 
 @pytest.mark.parametrize("task,overrides,flags", [

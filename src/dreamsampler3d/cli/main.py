@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import warnings
 from typing import Any
 
@@ -17,54 +18,82 @@ from typing import Any
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ..errors import UserError
-from ..tasks.registry import TaskSpec, get, specs
 
-EPILOG = """examples:
-  dreamsampler3d generate --prompt "a red star on a white background" --out out/star
-  dreamsampler3d edit --image in.png --prompt "a blue star" --steps 50 guidance=0.3
-  dreamsampler3d inpaint --image in.png --mask hole.png --prompt "a yellow circle"
-  dreamsampler3d restore --image small.png --degradation sr4 --model ./my-sd15-folder
-  dreamsampler3d generate --config my.yaml run.snapshot_every=5 sampler.renoise=unconditional
+from . import catalogue
 
-Overrides are dotted keys of the task's config (see configs/<task>.yaml and the config.yaml of any run);
-unknown keys and invalid values are errors."""
+OVERRIDES_NOTE = """Overrides are dotted keys of the task's config, in any order among the flags (the config.yaml of any
+run holds them all; --config FILE merges a YAML file of them). Unknown keys and invalid values are errors."""
 
 
-def _task_parser(spec: TaskSpec) -> argparse.ArgumentParser:
-    """The task's flags, from its spec: one per input kind, --method with its methods, then the common ones."""
-    p = argparse.ArgumentParser(prog=f"dreamsampler3d {spec.name}", description=spec.help, epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model (default: the embedded icon prior)")
-    inputs = set(spec.inputs)
-    if inputs & {"prompt", "prompts"}:
-        p.add_argument("--prompt", action="append", help="text prompt (inpaint: repeat once per --mask)")
+def _epilog(info: dict[str, Any]) -> str:
+    """About, worked examples, and every key=value option that applies, with its default."""
+    lines = textwrap.wrap(info["about"], 110) + [""] if info["about"] else []
+    if info["examples"]:
+        lines += ["examples:"] + [f"  {e}" for e in info["examples"]] + [""]
+    groups: dict[str, list[str]] = {}
+    for key, value in info["options"].items():
+        head, _, rest = key.rpartition(".")
+        groups.setdefault(head, []).append(f"{rest}={_show(value)}")
+    lines.append("options (key=value, shown with their defaults):")
+    for head, items in groups.items():
+        text = f"{head}.{{{', '.join(items)}}}" if head else ", ".join(items)
+        lines += textwrap.wrap(text, 110, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+    return "\n".join(lines + ["", OVERRIDES_NOTE])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value) if value == "" or " " in value else value
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "null" if value is None else str(value).replace(" ", "")
+
+
+def _task_parser(info: dict[str, Any]) -> argparse.ArgumentParser:
+    """The task's flags, from its catalogue entry: one per input kind, --method with its methods, the common ones."""
+    p = argparse.ArgumentParser(prog=f"dreamsampler3d {info['name']}", description=info["help"],
+                                epilog=_epilog(info), formatter_class=argparse.RawDescriptionHelpFormatter)
+    inputs = set(info["inputs"])
+    if info["needs_prior"]:
+        p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model "
+                                       "(default: the embedded prior; see `dreamsampler3d concepts`)")
+    if "prompt" in inputs:
+        p.add_argument("--prompt", action="append", help="what to make")
+    elif "prompts" in inputs and "masks" in inputs:
+        p.add_argument("--prompt", action="append", help="what to fill each mask with: one --prompt per --mask")
+    elif "prompts" in inputs:
+        p.add_argument("--prompt", action="append", help="optional: what the picture shows (repeatable)")
     if "svg" in inputs:
         p.add_argument("--svg", dest="svg_file", help="the SVG file to edit")
     if "image" in inputs:
-        p.add_argument("--image", help="input image (restore: the degraded image)")
-    if inputs & {"mask", "masks"}:
-        p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (inpaint: repeatable)")
+        help_ = ("the degraded image as you have it (sr4 / sr8: the small one)" if "degradation" in inputs
+                 else "the input image")
+        p.add_argument("--image", help=help_)
+    if "masks" in inputs:
+        p.add_argument("--mask", action="append", help="mask image, white = fill, black = keep (repeatable)")
+    elif "mask" in inputs:
+        p.add_argument("--mask", action="append", help="for --degradation inpaint: the holes, white = missing")
     if "degradation" in inputs:
-        from ..sampler.operators import DEGRADATIONS
-
-        p.add_argument("--degradation", choices=DEGRADATIONS, help="what happened to the image")
-    if spec.methods:
-        p.add_argument("--method", choices=spec.methods, help=spec.method_help)
-    p.add_argument("--steps", type=int, help="sampler steps")
-    p.add_argument("--seed", type=int, help="random seed (same seed, same machine: same bytes)")
-    p.add_argument("--out", help="output folder")
+        p.add_argument("--degradation", choices=catalogue.load()["degradations"], help="what happened to the image")
+    if info["methods"]:
+        p.add_argument("--method", choices=info["methods"],
+                       help=f"{info['method_help']} (default: {info['method_default']})")
+    p.add_argument("--steps", type=int, help=f"sampler steps (default: {info['steps_default']})")
+    p.add_argument("--seed", type=int, help="random seed (default: 0; same seed, same machine: same bytes)")
+    p.add_argument("--out", help=f"output folder (default: {info['out_default']})")
     p.add_argument("--config", help="YAML file merged over the task's defaults")
     p.add_argument("--resume", metavar="CKPT", help="continue a killed run from its checkpoints/last.ckpt")
     p.add_argument("--overwrite", action="store_true", help="replace a previous run's files in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="dotted config overrides, e.g. sampler.guidance=5")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. svg.num_paths=12 (below)")
     return p
 
 
-def _flags(spec: TaskSpec, args: argparse.Namespace) -> dict[str, Any]:
+def _flags(info: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """Explicit flags as a nested dict merged last over the config."""
+    inputs = info["inputs"]
     flags: dict[str, Any] = {}
-    if args.model is not None:
+    if getattr(args, "model", None) is not None:
         flags.setdefault("prior", {})["model"] = args.model
     run = {k: getattr(args, k) for k in ("steps", "seed", "out", "resume") if getattr(args, k) is not None}
     if args.no_progress:
@@ -74,9 +103,9 @@ def _flags(spec: TaskSpec, args: argparse.Namespace) -> dict[str, Any]:
     if run:
         flags["run"] = run
     if getattr(args, "prompt", None):
-        if "prompt" in spec.inputs:
+        if "prompt" in inputs:
             if len(args.prompt) > 1:
-                raise UserError(f"{spec.name} takes one --prompt")
+                raise UserError(f"{info['name']} takes one --prompt")
             flags["prompt"] = args.prompt[0]
         else:
             flags["prompts"] = args.prompt
@@ -85,10 +114,10 @@ def _flags(spec: TaskSpec, args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "svg_file", None) is not None:
         flags["svg_file"] = args.svg_file
     if getattr(args, "mask", None):
-        if "masks" in spec.inputs:
+        if "masks" in inputs:
             flags["masks"] = args.mask
         elif len(args.mask) > 1:
-            raise UserError(f"{spec.name} takes one --mask")
+            raise UserError(f"{info['name']} takes one --mask")
         else:
             flags["mask"] = args.mask[0]
     for key in ("degradation", "method"):
@@ -178,19 +207,24 @@ def _ui(argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    examples = [next(e for e in t["examples"] if not e.startswith("dreamsampler3d samples"))
+                for t in catalogue.tasks() if t["examples"]]
     parser = argparse.ArgumentParser(
         prog="dreamsampler3d",
-        description="DreamSampler: text-to-image, editing, inpainting and restoration over any "
-                    "Stable-Diffusion-family model, on CPU or GPU.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="DreamSampler: text to SVG, images and 3D, SVG and image editing, restoration and inpainting, "
+                    "over the embedded prior or any Stable-Diffusion-family model, on CPU or GPU.",
+        epilog="examples (inputs from `dreamsampler3d samples`):\n" + "\n".join(f"  {e}" for e in examples)
+               + "\n\n`dreamsampler3d <task> --help` explains a task, its options and their defaults.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="task", metavar="<task>")
-    for spec in specs():
-        sub.add_parser(spec.name, help=spec.help, add_help=False)
+    for info in catalogue.tasks():
+        sub.add_parser(info["name"], help=info["help"], add_help=False)
     sub.add_parser("render-svg", help="rasterise an SVG file with our renderer (see: dreamsampler3d render-svg --help)", add_help=False)
     sub.add_parser("batch", help="many prompts across processes, GPUs and nodes (see: dreamsampler3d batch --help)", add_help=False)
     sub.add_parser("make-tiny-model", help="save a tiny random-weight SD1 / SD2-v / SDXL pipeline folder", add_help=False)
     sub.add_parser("ui", help="a local web interface for every task (the [ui] extra; see: dreamsampler3d ui --help)", add_help=False)
+    sub.add_parser("samples", help="copy the small sample inputs the examples use into a folder (default: samples/)", add_help=False)
     sub.add_parser("concepts", help="list and search what the embedded prior knows (see: dreamsampler3d concepts --help)", add_help=False)
     sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in src/dreamsampler3d/assets/icon-prior)", add_help=False)
     return parser
@@ -230,20 +264,24 @@ def main(argv: list[str] | None = None) -> int:
             from ..priors.training.train_prior import main as train_main
 
             return int(train_main(argv[1:]) or 0)
-        if not argv or argv[0] not in {spec.name for spec in specs()}:
+        if argv and argv[0] == "samples":
+            from .samples import main as samples_main
+
+            return samples_main(argv[1:])
+        info = catalogue.task(argv[0]) if argv else None
+        if info is None:
             build_parser().parse_args(argv)  # --help, or an error naming the valid tasks
             build_parser().print_help()
             return 2
-        spec = get(argv[0])
-        # a parser per task, so that key=value overrides may sit anywhere among the flags
-        args = _task_parser(spec).parse_intermixed_args(argv[1:])
+        # a parser per task, so that key=value overrides may sit anywhere among the flags; no torch until here
+        args = _task_parser(info).parse_intermixed_args(argv[1:])
         from ..config import build_config
         from ..tasks.runner import leave_a_core, run_config
 
         leave_a_core()
 
-        cfg = build_config(spec.name, args.config, args.overrides, _flags(spec, args))
-        out = run_config(spec.name, cfg, log=lambda msg: print(msg, file=sys.stderr))
+        cfg = build_config(info["name"], args.config, args.overrides, _flags(info, args))
+        out = run_config(info["name"], cfg, log=lambda msg: print(msg, file=sys.stderr))
         print(out / "result.png")
         return 0
     except UserError as exc:

@@ -101,4 +101,10 @@ def _build(cfg: EditConfig, prior, inputs):
 register(TaskSpec(
     name="edit", help="edit a real image towards a prompt (DDIM inversion + DreamSampler; --method dds|pds|sds baselines)",
     config=EditConfig, build=_build, inputs=("prompt", "image"), methods=METHODS,
-    method_help="editing rule (default dreamsampler)", check=_check, order=20))
+    method_help="the editing rule; dds, pds and sds are baselines", check=_check, order=20,
+    about="The image is DDIM-inverted with the null prompt at the prior's working size, then DreamSampler steps "
+          "pull it towards --prompt. result.png has the input's size: the change is brought back to full "
+          "resolution and pixels the edit did not change keep their values.",
+    examples=("dreamsampler3d samples samples",
+              'dreamsampler3d edit --image samples/red-circle.png --prompt "a blue circle on a white background" '
+              "--out out/edit")))

@@ -229,4 +229,9 @@ def _build(cfg: EditSVGConfig, prior, inputs):
 register(TaskSpec(
     name="edit-svg", help="edit an SVG towards a prompt, keeping the rest of its structure (--method dds|pds baselines)",
     config=EditSVGConfig, build=_build, inputs=("svg", "prompt"), methods=EDIT_METHODS,
-    method_help="editing rule (default dreamsampler)", check=_check, order=70))
+    method_help="the editing rule; dds and pds are baselines", check=_check, order=70,
+    about="Every shape of the input becomes an exact path (strokes become their outlines); shapes the edit does "
+          "not concern keep their bytes in result.svg, the others are changed towards --prompt.",
+    examples=("dreamsampler3d samples samples",
+              'dreamsampler3d edit-svg --svg samples/two-shapes.svg --prompt "a green circle and a blue square" '
+              "--out out/edit-svg")))

@@ -66,4 +66,8 @@ def _build(cfg: GenerateConfig, prior, inputs):
 
 
 register(TaskSpec(name="generate", help="text-to-image with DreamSampler", config=GenerateConfig, build=_build,
-                  inputs=("prompt",), check=_check, batch=True, order=10))
+                  inputs=("prompt",), check=_check, batch=True, order=10,
+                  about="The prior samples an image from the prompt with DreamSampler. The result has the prior's working "
+                        "size (64 px for the embedded prior, 512 for SD 1.x); result.png, snapshots and metrics.json go "
+                        "in --out.",
+                  examples=('dreamsampler3d generate --prompt "a red star on a white background" --out out/star',)))

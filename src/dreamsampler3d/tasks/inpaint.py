@@ -54,4 +54,9 @@ def _build(cfg: InpaintConfig, prior, inputs):
 
 
 register(TaskSpec(name="inpaint", help="fill masked regions (white = fill), one prompt per mask, with data consistency",
-                  config=InpaintConfig, build=_build, inputs=("image", "masks", "prompts"), check=_check, order=30))
+                  config=InpaintConfig, build=_build, inputs=("image", "masks", "prompts"), check=_check, order=30,
+                  about="White pixels of each --mask are filled from its --prompt, black ones kept (conjugate-gradient "
+                        "data consistency). result.png has the input's size; pixels outside the masks are the input's.",
+                  examples=("dreamsampler3d samples samples",
+                            "dreamsampler3d inpaint --image samples/red-circle.png --mask samples/box-mask.png "
+                            '--prompt "a yellow square" --out out/inpaint')))

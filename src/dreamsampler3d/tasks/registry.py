@@ -43,6 +43,8 @@ class TaskSpec:
     # folder, or None for the usual single run
     defaults: str | Path | None = None  # folder holding <name>.yaml (None: the package's configs/)
     order: int = 100  # position in `dreamsampler3d --help`
+    about: str = ""  # `dreamsampler3d <name> --help`: what the task does and what it writes, beyond `help`
+    examples: tuple[str, ...] = ()  # worked command lines (inputs from `dreamsampler3d samples`); tests run them
 
     def defaults_file(self) -> Path | None:
         """The task's YAML defaults, if it has any."""

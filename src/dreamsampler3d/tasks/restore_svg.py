@@ -172,5 +172,9 @@ register(TaskSpec(
     name="restore-svg",
     help="a clean SVG from a degraded image (sr4, sr8, blur, inpaint): vectorisation and restoration at once",
     config=RestoreSVGConfig, build=_build, inputs=("image", "mask", "degradation", "prompts"), methods=METHODS,
-    method_help="default dreamsampler; the others are baselines (trace: vtracer on the restored raster)",
-    check=_check, run=_run, order=60))
+    method_help="vectorize, two-stage and trace (vtracer on the restored raster) are baselines",
+    check=_check, run=_run, order=60,
+    about="The SVG is fitted to the degraded picture through the degradation at the picture's own resolution, "
+          "while the prior judges a render at its working size. Writes result.svg, result.png, optimisation.mp4.",
+    examples=("dreamsampler3d samples samples",
+              "dreamsampler3d restore-svg --image samples/red-circle-16.png --degradation sr4 --out out/restore-svg")))

@@ -221,4 +221,7 @@ def _build(cfg: TextTo3DConfig, prior, inputs):
 register(TaskSpec(
     name="text-to-3d", help="a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
     config=TextTo3DConfig, build=_build, inputs=("prompt",), methods=METHODS,
-    method_help="distillation rule (default dreamsampler)", check=_check, batch=True, order=90))
+    method_help="the distillation rule; sds is the baseline", check=_check, batch=True, order=90,
+    about="A NeRF is distilled from the prior over random views; writes result.png (4 views), orbit.mp4 and "
+          "mesh.glb (mesh_formats=[glb,obj,ply]).",
+    examples=('dreamsampler3d text-to-3d --prompt "a red star on a white background" --out out/star-3d',)))

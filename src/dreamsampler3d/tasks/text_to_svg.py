@@ -150,5 +150,11 @@ register(TaskSpec(
     name="text-to-svg",
     help="an SVG from a prompt: DreamSampler through our differentiable rasteriser (--method sds|sample-trace baselines)",
     config=TextToSVGConfig, build=_build, inputs=("prompt",), methods=METHODS,
-    method_help="default dreamsampler; sds (VectorFusion) and sample-trace (the prior's sample traced by vtracer) are baselines",
-    check=_check, batch=True, order=50))
+    method_help="sds (VectorFusion) and sample-trace (the prior's sample traced by vtracer) are baselines",
+    check=_check, batch=True, order=50,
+    about="The prior samples; at init_at of the steps its estimate is vectorised into a few flat shapes, which "
+          "DreamSampler then refines through the rasteriser. Writes result.svg (a few opaque paths, output_size "
+          "px), its cairosvg render result.png and optimisation.mp4.",
+    examples=('dreamsampler3d text-to-svg --prompt "a red star on a white background" --out out/star-svg',
+              'dreamsampler3d text-to-svg --prompt "a red star on a white background" --method sample-trace '
+              "--out out/star-trace")))

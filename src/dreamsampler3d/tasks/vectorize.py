@@ -95,4 +95,8 @@ def _build(cfg: VectorizeConfig, prior, inputs):
 register(TaskSpec(
     name="vectorize", help="a few flat shapes fitted to an image (data term only; --method trace: vtracer baseline)",
     config=VectorizeConfig, build=_build, inputs=("image",), methods=METHODS,
-    method_help="default fit; trace is the vtracer baseline", needs_prior=False, check=check_svg_options, order=80))
+    method_help="trace is the vtracer baseline", needs_prior=False, check=check_svg_options, order=80,
+    about="No diffusion model: a few flat shapes are fitted to the picture by its pixels alone, at the input's "
+          "resolution. Writes result.svg (output_size px), its cairosvg render result.png and optimisation.mp4.",
+    examples=("dreamsampler3d samples samples",
+              "dreamsampler3d vectorize --image samples/red-circle.png --out out/vectorize")))
