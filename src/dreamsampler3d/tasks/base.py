@@ -54,6 +54,11 @@ class SamplingTask(L.LightningModule):
     def render(self) -> Tensor:
         """The current best image, [1, 3, H, W] in [-1, 1] (a snapshot mid-run, the result at the end)."""
 
+    def full_result(self, result: Tensor) -> Tensor:
+        """result.png from the working-size result [1, 3, h, w]: by default the same; tasks with an input image
+        bring their change back to the input's own size (tasks/full_size.py)."""
+        return result
+
     def export(self, out: Path) -> dict[str, Any]:
         """Extra outputs (videos, meshes) written after the result; returns entries for metrics.json."""
         return {}

@@ -15,6 +15,7 @@ from ..sampler.distillation import DDS, PDS, SDS, Prompts
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
 from .base import SamplingTask
+from .full_size import changed_region, paste_back
 from .prepare import resize, working_size
 from .registry import TaskSpec, register
 
@@ -45,6 +46,7 @@ class EditTask(SamplingTask):
         cfg = SamplerConfig(guidance=options.guidance, omega_schedule=options.omega_schedule, renoise="unconditional")
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
         self.rule = None
+        self.full_input = None  # the input image (PIL) at its own size, when built from a file
 
     def _baseline(self, z_source: Tensor):
         o, prompts = self.options, Prompts(null=self.null, target=self.target, source=self.source)
@@ -74,6 +76,12 @@ class EditTask(SamplingTask):
         self.state["z"] = self.state["z"] - self.options.baseline_lr * grad
         return {"grad_norm": float(grad.norm())}
 
+    def full_result(self, result: Tensor) -> Tensor:
+        """The input at its own size, with what the edit changed brought back from the working size."""
+        if self.full_input is None:
+            return result
+        return paste_back(self.full_input, result, changed_region(self.image.to(result.device), result))
+
     @torch.no_grad()
     def render(self) -> Tensor:
         if self.options.method != "dreamsampler" or self.finished:
@@ -94,8 +102,10 @@ def _check(cfg: EditConfig) -> None:
 
 
 def _build(cfg: EditConfig, prior, inputs):
-    inputs.image = to_tensor(resize(inputs.source, working_size(cfg, prior), "image", inputs.notes))
-    return EditTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt), lambda result: {}
+    inputs.image = to_tensor(resize(inputs.source, working_size(cfg, prior), "image", inputs.notes, result_note=True))
+    task = EditTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
+    task.full_input = inputs.source
+    return task, lambda result: {}
 
 
 register(TaskSpec(

@@ -13,7 +13,7 @@ from ..io.images import to_tensor
 from ..sampler.inverse import InverseConfig
 from ..sampler.operators import make_operator
 from .inverse_problem import InverseOptions, InverseProblemTask, check_inverse_sampler, observed_region_psnr
-from .prepare import load_masks, resize, working_size
+from .prepare import full_size_masks, load_masks, resize, working_size
 from .registry import TaskSpec, register
 
 
@@ -36,7 +36,7 @@ def _check(cfg: InpaintConfig) -> None:
 def _build(cfg: InpaintConfig, prior, inputs):
     size = working_size(cfg, prior)
     inputs.masks = load_masks(list(cfg.masks), inputs.source, size, inputs.notes)
-    inputs.image = to_tensor(resize(inputs.source, size, "image", inputs.notes))
+    inputs.image = to_tensor(resize(inputs.source, size, "image", inputs.notes, result_note=True))
     prompts = list(cfg.prompts) * (len(cfg.masks) if len(cfg.prompts) == 1 else 1)
     observed = 1.0 - inputs.masks.amax(0, keepdim=True)  # [1, 1, H, W]
     if observed.sum() == 0:
@@ -44,6 +44,7 @@ def _build(cfg: InpaintConfig, prior, inputs):
     op = make_operator("inpaint", observed=observed)
     t = InverseProblemTask(prior, op, op.forward(inputs.image), size, inputs.masks,
                            InverseOptions(prompts, cfg.sampler), cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
+    t.full_input, t.full_region = inputs.source, full_size_masks(list(cfg.masks), inputs.source)
 
     def metrics(result: torch.Tensor) -> dict:
         decoded = t.decoded()  # before the last pixel-space projection: what the latent trajectory kept

@@ -13,6 +13,7 @@ from ..io.images import psnr, to_uint8
 from ..sampler.inverse import InverseConfig, InverseSampler
 from ..sampler.operators import LinearOperator
 from .base import SamplingTask
+from .full_size import paste_back
 
 
 @dataclass
@@ -47,6 +48,13 @@ class InverseProblemTask(SamplingTask):
         regions = latent_regions(fill, self.latent_shape[1:]) if conds else torch.zeros(0, 1, 1, 1, 1)
         self.sampler = InverseSampler(prior, prior.schedule(num_steps), op, self.y, prior.encode_text(negative_prompt),
                                       conds, regions, options.sampler, self.generator)
+        self.full_input, self.full_region = None, None  # inpainting: the input at its size and the filled region
+
+    def full_result(self, result: Tensor) -> Tensor:
+        """Inpainting: the input at its own size, the filled region from the result (tasks/full_size.py)."""
+        if self.full_input is None:
+            return result
+        return paste_back(self.full_input, result, self.full_region.to(result.device))
 
     def initial_state(self) -> dict[str, Tensor]:
         return {"z": self.randn(1, *self.latent_shape)}

@@ -47,10 +47,16 @@ def working_size(cfg, prior) -> tuple[int, int]:
     return h, w
 
 
-def resize(img: Image.Image, size: tuple[int, int], what: str, notes: list[str], resample=Image.BICUBIC) -> Image.Image:
+def resize(img: Image.Image, size: tuple[int, int], what: str, notes: list[str], resample=Image.BICUBIC,
+           result_note: bool = False) -> Image.Image:
+    """img at size (h, w); a note says so when it changed (`result_note`: and that result.png keeps the input's
+    size, the change being brought back to it)."""
     h, w = size
     if img.size != (w, h):
-        notes.append(f"{what} resized from {img.size[0]}x{img.size[1]} to {w}x{h}")
+        note = f"{what} resized from {img.size[0]}x{img.size[1]} to the model's {w}x{h}"
+        if result_note:
+            note += f"; result.png is {img.size[0]}x{img.size[1]}, the input's pixels wherever nothing changed"
+        notes.append(note)
         img = img.resize((w, h), resample)
     return img
 
@@ -64,6 +70,14 @@ def load_masks(paths: list[str], image: Image.Image, size: tuple[int, int], note
         pil = resize(Image.fromarray((m * 255).astype(np.uint8)), size, f"mask {path}", notes, Image.NEAREST)
         out.append(torch.from_numpy(np.asarray(pil, dtype=np.float32) / 255.0)[None])
     return (torch.stack(out) > 0.5).float()  # [K, 1, H, W]
+
+
+def full_size_masks(paths: list[str], image: Image.Image) -> torch.Tensor:
+    """The union of the fill masks at the image's own size, [1, 1, H, W] in {0, 1}."""
+    union = np.zeros((image.size[1], image.size[0]), np.float32)
+    for path in paths:
+        union = np.maximum(union, (load_mask(path, image.size) > 0.5).astype(np.float32))
+    return torch.from_numpy(union)[None, None]
 
 
 def read_inputs(task: str, cfg) -> tuple[Any, list[str]]:

@@ -186,8 +186,9 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "", callback
         raise RuntimeError("the run stopped before its last step")
     with torch.no_grad():
         result = module.render()
+        full = module.full_result(result)
     seconds = time.perf_counter() - start
-    save_png(out / "result.png", result)
+    save_png(out / "result.png", full)
     exported = module.export(out)
     metrics = {
         "task": task,
@@ -198,7 +199,8 @@ def execute(task: str, cfg, module, inputs, task_metrics, fp: str = "", callback
         "resumed_at_step": module.resumed_at,  # the checkpoint's step; 0 unless --resume
         "steps_run": len(module.step_seconds),  # steps this process ran
         "device": str(indexed(module.run_device)),
-        "model": cfg.prior.model,
+        "model": cfg.prior.model if module.prior is not None else None,
+        "result_size": [int(full.shape[-1]), int(full.shape[-2])],  # width, height of result.png
         **task_metrics(result),
         **exported,
     }
