@@ -91,6 +91,22 @@ def test_svg_task_option_out_of_range_is_refused_before_anything_is_written(tiny
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("task,argv,message", [
+    ("text-to-svg", ["sampler.omega_schedule=bogus"], "sampler.omega_schedule must be one of"),
+    ("text-to-svg", ["sampler.eta=2"], "sampler.eta must lie in [0, 1], got 2.0"),
+    ("text-to-svg", ["sampler.renoise=bogus"], "sampler.renoise must be unconditional or guided"),
+    ("text-to-svg", ["svg.min_opacity=3"], "svg.min_opacity must lie in [0, 1]"),
+    ("text-to-3d", ["sampler.eta_schedule=bogus"], "sampler.eta_schedule must be one of constant, alpha"),
+    ("restore", ["--degradation", "sr4", "sampler.dreamsampler_until=2"], "sampler.dreamsampler_until must lie in"),
+])
+def test_component_values_are_refused_before_anything_is_written(tmp_path, capsys, task, argv, message):
+    """Every component config (sampler, svg, inverse sampler) checks its own values, whatever task holds it: these
+    used to pass validation, write config.yaml and end in a traceback."""
+    image = ["--image", str(icon(tmp_path / "in.png"))] if task == "restore" else ["--prompt", "a red star"]
+    _fails([task, *image, *argv], tmp_path / "o", capsys, message)
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_config_file_and_bad_override(tmp_path, capsys):
     _fails(["generate", "--prompt", "x", "--config", str(tmp_path / "none.yaml")], tmp_path / "o", capsys, "no such file")
     _fails(["generate", "--prompt", "x", "justaword"], tmp_path / "o", capsys, "key=value")

@@ -110,9 +110,20 @@ def _finite_floats(obj, prefix: str = "") -> None:
             require(math.isfinite(value), f"config: {prefix}{f.name} must be a finite number, got {value}")
 
 
+def _component_problems(obj, prefix: str = "") -> None:
+    """Every nested component config (sampler, svg, nerf ...) that can say what is wrong with its values does."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if is_dataclass(value):
+            for problem in getattr(value, "problems", lambda: [])():
+                raise UserError(f"config: {prefix}{f.name}.{problem}")
+            _component_problems(value, f"{prefix}{f.name}.")
+
+
 def validate(task: str, cfg) -> None:
     """Value checks a type system cannot express; each failure names its key."""
     _finite_floats(cfg)
+    _component_problems(cfg)
     run = cfg.run
     require(run.steps >= 1, f"config: run.steps must be >= 1, got {run.steps}")
     require(0 <= run.seed < 2**32, f"config: run.seed must lie in 0..{2**32 - 1}, got {run.seed}")

@@ -41,6 +41,26 @@ class SVGConfig:
     cleanup: bool = True  # drop invisible / covered / tiny paths, merge same colours, simplify, at export
     decimals: int = 1  # digits after the point of result.svg's coordinates (at the output size)
 
+    def problems(self) -> list[str]:
+        """What is wrong with these values, as 'key: message' lines (config.validate reports the first)."""
+        checks = [
+            (self.num_paths >= 1, f"num_paths must be >= 1, got {self.num_paths}"),
+            (self.segments >= 2, f"segments must be >= 2, got {self.segments}"),
+            (self.init in ("prior", "blobs", "grid"), f"init must be prior, blobs or grid, got {self.init!r}"),
+            (self.blob_radius > 0, f"blob_radius must be > 0, got {self.blob_radius}"),
+            (0 < self.stroke_width <= self.max_stroke_width,
+             f"stroke_width must lie in (0, max_stroke_width], got {self.stroke_width} and {self.max_stroke_width}"),
+            (min(self.lr_points, self.lr_colors, self.lr_widths) >= 0, "the learning rates lr_* must be >= 0"),
+            (self.render_scale >= 1 and self.samples >= 1, "render_scale and samples must be >= 1"),
+            (self.prune_every >= 0, f"prune_every must be >= 0, got {self.prune_every}"),
+            (0 <= self.min_opacity <= 1, f"min_opacity must lie in [0, 1], got {self.min_opacity}"),
+            (0 <= self.min_area < 1, f"min_area must lie in [0, 1), got {self.min_area}"),
+            (self.colours >= 2, f"colours must be >= 2, got {self.colours}"),
+            (self.fit_tolerance > 0, f"fit_tolerance must be > 0, got {self.fit_tolerance}"),
+            (0 <= self.decimals <= 6, f"decimals must lie in 0..6, got {self.decimals}"),
+        ]
+        return [message for ok, message in checks if not ok]
+
 
 def circle_points(centre: Tensor, radius: Tensor, segments: int) -> Tensor:
     """Control points [3 S, 2] of a closed S-segment cubic approximating a circle (first point on the right)."""

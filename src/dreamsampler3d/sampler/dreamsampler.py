@@ -16,7 +16,7 @@ from torch import Tensor
 from .ddim import renoise, tweedie
 from .distillation import cfg
 from .protocols import Denoiser
-from .schedule import Schedule, eta_t, omega_t
+from .schedule import ETA_SCHEDULES, OMEGA_SCHEDULES, Schedule, eta_t, omega_t
 
 
 @dataclass
@@ -29,6 +29,21 @@ class SamplerConfig:
     renoise: str = "guided"
     eta: float = 0.0
     eta_schedule: str = "constant"
+
+    def problems(self) -> list[str]:
+        """What is wrong with these values, as 'key: message' lines (config.validate reports the first)."""
+        out = []
+        if not self.guidance >= 0:
+            out.append(f"guidance must be >= 0, got {self.guidance}")
+        if self.omega_schedule not in OMEGA_SCHEDULES:
+            out.append(f"omega_schedule must be one of {', '.join(OMEGA_SCHEDULES)}, got {self.omega_schedule!r}")
+        if self.renoise not in ("unconditional", "guided"):
+            out.append(f"renoise must be unconditional or guided, got {self.renoise!r}")
+        if not 0.0 <= self.eta <= 1.0:
+            out.append(f"eta must lie in [0, 1], got {self.eta}")
+        if self.eta_schedule not in ETA_SCHEDULES:
+            out.append(f"eta_schedule must be one of {', '.join(ETA_SCHEDULES)}, got {self.eta_schedule!r}")
+        return out
 
 
 @dataclass

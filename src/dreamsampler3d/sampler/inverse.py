@@ -30,6 +30,23 @@ class InverseConfig:
     dreamsampler_until: float = 0.85  # ... for this fraction of the run; latent DPS otherwise
     dps_scale: float = 1.0
 
+    def problems(self) -> list[str]:
+        """What is wrong with these values, as 'key: message' lines (config.validate reports the first)."""
+        out = []
+        if not self.guidance >= 0:
+            out.append(f"guidance must be >= 0, got {self.guidance}")
+        if not (self.cg_iters >= 0 and self.mu > 0):
+            out.append(f"cg_iters must be >= 0 and mu > 0, got {self.cg_iters} and {self.mu}")
+        if not 0.0 <= self.eta <= 1.0:
+            out.append(f"eta must lie in [0, 1], got {self.eta}")
+        if self.dreamsampler_every < 1:
+            out.append(f"dreamsampler_every must be >= 1, got {self.dreamsampler_every}")
+        if not 0.0 <= self.dreamsampler_until <= 1.0:
+            out.append(f"dreamsampler_until must lie in [0, 1], got {self.dreamsampler_until}")
+        if not self.dps_scale >= 0:
+            out.append(f"dps_scale must be >= 0, got {self.dps_scale}")
+        return out
+
 
 class InverseSampler:
     """Per step: ``step(z_t, i) -> z_prev``; ``finish(z0) -> x`` applies a last pixel-space CG projection."""

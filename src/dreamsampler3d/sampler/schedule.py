@@ -32,6 +32,10 @@ class Schedule:
         return float(self.train_alphas[t])
 
 
+OMEGA_SCHEDULES = ("constant", "alpha", "one_minus_alpha")
+ETA_SCHEDULES = ("constant", "alpha")
+
+
 def omega_t(omega: float, kind: str, alpha: float) -> float:
     """Guidance weight on the denoised estimate: 'constant' (plain CFG), 'alpha' (omega * alpha-bar_t)."""
     if kind == "constant":

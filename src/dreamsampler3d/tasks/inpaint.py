@@ -12,7 +12,7 @@ from ..errors import UserError, require
 from ..io.images import to_tensor
 from ..sampler.inverse import InverseConfig
 from ..sampler.operators import make_operator
-from .inverse_problem import InverseOptions, InverseProblemTask, check_inverse_sampler, observed_region_psnr
+from .inverse_problem import InverseOptions, InverseProblemTask, observed_region_psnr
 from .prepare import full_size_masks, load_masks, resize, working_size
 from .registry import TaskSpec, register
 
@@ -30,7 +30,6 @@ class InpaintConfig(Common):
 def _check(cfg: InpaintConfig) -> None:
     require(len(cfg.prompts) in (1, len(cfg.masks)),
             f"config: give one prompt, or one per mask ({len(cfg.masks)} masks, {len(cfg.prompts)} prompts)")
-    check_inverse_sampler(cfg.sampler)
 
 
 def _build(cfg: InpaintConfig, prior, inputs):

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..errors import require
 from ..io.images import psnr, to_uint8
 from ..sampler.inverse import InverseConfig, InverseSampler
 from ..sampler.operators import LinearOperator
@@ -20,13 +19,6 @@ from .full_size import paste_back
 class InverseOptions:
     prompts: list[str] = field(default_factory=list)  # one per fill region (inpainting), or one global prompt
     sampler: InverseConfig = field(default_factory=InverseConfig)
-
-
-def check_inverse_sampler(s: InverseConfig) -> None:
-    """The sampler checks that inpaint and restore share."""
-    require(s.cg_iters >= 0 and s.mu > 0, "config: sampler.cg_iters must be >= 0 and sampler.mu > 0")
-    require(s.dreamsampler_every >= 1, "config: sampler.dreamsampler_every must be >= 1")
-    require(0.0 <= s.eta <= 1.0, f"config: sampler.eta must lie in [0, 1], got {s.eta}")
 
 
 def latent_regions(fill: Tensor, latent_hw: tuple[int, int]) -> Tensor:

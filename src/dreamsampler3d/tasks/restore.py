@@ -10,7 +10,7 @@ import torch
 
 from ..config_base import Common
 from ..sampler.inverse import InverseConfig
-from .inverse_problem import InverseOptions, InverseProblemTask, check_inverse_sampler
+from .inverse_problem import InverseOptions, InverseProblemTask
 from .prepare import measurement, working_size
 from .registry import TaskSpec, register
 
@@ -40,7 +40,7 @@ def _build(cfg: RestoreConfig, prior, inputs):
 
 register(TaskSpec(name="restore", help="super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
                   config=RestoreConfig, build=_build, inputs=("image", "mask", "degradation", "prompts"),
-                  check=lambda cfg: check_inverse_sampler(cfg.sampler), order=40,
+                  order=40,
                   about="--image is the degraded picture as you have it (for sr4 / sr8: the small one). The prior works "
                         "at its own size; result.png is the restored image at the output size (sr4: 4x the input).",
                   examples=("dreamsampler3d samples samples",

@@ -38,16 +38,8 @@ def render_svg_text(text: str, width: int) -> Tensor:
 
 
 def check_svg_options(cfg) -> None:
-    """The checks every SVG task's config shares: its ``svg`` generator settings and ``output_size``."""
-    v = cfg.svg
-    require(v.num_paths >= 1, f"config: svg.num_paths must be >= 1, got {v.num_paths}")
-    require(v.segments >= 2, f"config: svg.segments must be >= 2, got {v.segments}")
-    require(v.init in ("prior", "blobs", "grid"), f"config: svg.init must be prior, blobs or grid, got {v.init!r}")
+    """What every SVG task's config shares beyond its ``svg`` settings (SVGConfig.problems): ``output_size``."""
     require(cfg.output_size >= 1, "config: output_size must be >= 1")
-    require(v.render_scale >= 1 and v.samples >= 1, "config: svg.render_scale and svg.samples must be >= 1")
-    require(v.colours >= 2, f"config: svg.colours must be >= 2, got {v.colours}")
-    require(v.fit_tolerance > 0, f"config: svg.fit_tolerance must be > 0, got {v.fit_tolerance}")
-    require(0 <= v.decimals <= 6, f"config: svg.decimals must lie in 0..6, got {v.decimals}")
 
 
 def check_latent_start(cfg) -> None:
