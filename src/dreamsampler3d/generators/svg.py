@@ -54,7 +54,7 @@ class SVGConfig:
             (self.render_scale >= 1 and self.samples >= 1, "render_scale and samples must be >= 1"),
             (self.prune_every >= 0, f"prune_every must be >= 0, got {self.prune_every}"),
             (0 <= self.min_opacity <= 1, f"min_opacity must lie in [0, 1], got {self.min_opacity}"),
-            (0 <= self.min_area < 1, f"min_area must lie in [0, 1), got {self.min_area}"),
+            (0 <= self.min_area <= 1, f"min_area must lie in [0, 1] (a fraction of the canvas), got {self.min_area}"),
             (self.colours >= 2, f"colours must be >= 2, got {self.colours}"),
             (self.fit_tolerance > 0, f"fit_tolerance must be > 0, got {self.fit_tolerance}"),
             (0 <= self.decimals <= 6, f"decimals must lie in 0..6, got {self.decimals}"),
