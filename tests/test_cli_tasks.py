@@ -47,8 +47,9 @@ def test_all_tasks_from_cli(tiny_folders, tmp_path, family):
 
     metrics, result = _run(["restore", "--model", model, "--image", str(small), "--degradation", "sr4"], tmp_path / "sr4")
     assert result.shape == (32, 32, 3)
-    print(f"{family} sr4: measurement PSNR {metrics['measurement_psnr_db']:.1f} dB")
-    assert metrics["measurement_psnr_db"] >= 30.0  # the 4x-down-sampled result matches the low-res input
+    # random weights explain nothing; before the final projection the number says so (it used to be 100, measured
+    # after the projection that forces agreement)
+    assert 0 < metrics["measurement_psnr_db"] < 60 and "measurement_psnr_decoded_db" not in metrics
 
     for degradation in ("sr8", "blur"):
         src = small if degradation == "sr8" else image
@@ -110,5 +111,5 @@ def test_inverse_problems_explain_the_measurement_before_the_projection(tmp_path
     assert metrics["psnr_observed_decoded_db"] >= 20.0, metrics
     metrics, _ = _run(["restore", "--image", str(tmp_path / "small.png"), "--degradation", "sr4"],
                       tmp_path / "sr4")
-    print(metrics["measurement_psnr_decoded_db"])
-    assert metrics["measurement_psnr_decoded_db"] >= 30.0, metrics
+    print(metrics["measurement_psnr_db"])
+    assert metrics["measurement_psnr_db"] >= 30.0, metrics

@@ -52,3 +52,13 @@ def test_edit_result_has_the_input_size(tmp_path):
     got = np.asarray(Image.open(tmp_path / "out" / "result.png"))
     assert got.shape == (90, 90, 3)
     assert (got == source).all(-1).mean() > 0.05  # what the edit left alone is the input's own pixels
+
+
+def test_a_tracer_run_reports_what_it_ran(tmp_path):
+    """vectorize --method trace runs vtracer once: one step, no model (it used to report 200 steps of the embedded
+    prior)."""
+    _picture(tmp_path / "in.png", 48)
+    assert main(["vectorize", "--image", str(tmp_path / "in.png"), "--method", "trace", "--out", str(tmp_path / "o"),
+                 "--no-progress"]) == 0
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["steps"] == 1 and metrics["steps_run"] == 1 and metrics["model"] is None

@@ -33,6 +33,8 @@ def _fail(exc: OmegaConfBaseException) -> UserError:
 def build_config(task: str, config_file: str | None = None, overrides: list[str] = (), flags: dict[str, Any] | None = None):
     """The resolved, validated dataclass for ``task``."""
     cfg = _merge(task, config_file, overrides, flags)
+    if get(task).resolve is not None:
+        get(task).resolve(cfg)
     validate(task, cfg)
     return cfg
 

@@ -43,6 +43,8 @@ class TaskSpec:
     # folder, or None for the usual single run
     defaults: str | Path | None = None  # folder holding <name>.yaml (None: the package's configs/)
     order: int = 100  # position in `dreamsampler3d --help`
+    resolve: Callable[[Any], None] | None = None  # settings implied by others, set on the merged config before the
+    # checks (a tracer baseline runs one step whatever run.steps says), so config.yaml and metrics.json tell the truth
     about: str = ""  # `dreamsampler3d <name> --help`: what the task does and what it writes, beyond `help`
     examples: tuple[str, ...] = ()  # worked command lines (inputs from `dreamsampler3d samples`); tests run them
 

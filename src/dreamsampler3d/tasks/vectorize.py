@@ -92,10 +92,15 @@ def _build(cfg: VectorizeConfig, prior, inputs):
     return t, lambda result: {"psnr_db": t.psnr(), "initial_psnr_db": float(t.state["initial_psnr"])}
 
 
+def _resolve(cfg: VectorizeConfig) -> None:
+    if cfg.method == "trace":  # the tracer runs once: no optimisation steps
+        cfg.run.steps = 1
+
+
 register(TaskSpec(
     name="vectorize", help="a few flat shapes fitted to an image (data term only; --method trace: vtracer baseline)",
     config=VectorizeConfig, build=_build, inputs=("image",), methods=METHODS,
-    method_help="trace is the vtracer baseline", needs_prior=False, check=check_svg_options, order=80,
+    method_help="trace is the vtracer baseline", needs_prior=False, check=check_svg_options, resolve=_resolve, order=80,
     about="No diffusion model: a few flat shapes are fitted to the picture by its pixels alone, at the input's "
           "resolution. Writes result.svg (output_size px), its cairosvg render result.png and optimisation.mp4.",
     examples=("dreamsampler3d samples samples",
