@@ -21,6 +21,7 @@ from ..errors import UserError, require
 from ..generators.svg import SVGConfig, SVGGenerator
 from ..generators.svg_from_scene import generator_from_scene
 from ..generators.svg_init import generator_from_image
+from ..generators.svg_regions import EditPlan, plan_edit
 from ..renderers.svg import Scene, Shape, render
 from ..sampler.distillation import DDS, PDS, Prompts, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
@@ -45,61 +46,43 @@ class EditSVGOptions:
     baseline_guidance: float = 7.5
     baseline_t_range: list = field(default_factory=lambda: [0.1, 0.98])  # PDS for SVG: 0.1-0.98
     svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.1, prune_every=0, fit_tolerance=0.6))
-    keep_iou: float = 0.85  # an input shape is untouched when the edit shows it with this overlap ...
-    keep_colour_tolerance: float = 0.15  # ... and a colour this close (0..1 per channel)
+    erased_share: float = 0.7  # an input shape is removed when this share of it shows the background ...
+    keep_colour_tolerance: float = 0.15  # ... else it keeps its geometry, and its fill when the edit shows a colour
+    # this close (0..1 per channel)
     output_size: int = 512
     video_every: int = 2
 
 
-def coverage(svg: SVGGenerator, k: int, scale: int = 2) -> Tensor:
-    """The area shape k paints, as coverage [H, W] in [0, 1] at scale x the canvas (alone, no background)."""
-    scene = svg.scene()
-    shape = scene.shapes[k + 1]
-    alone = Scene(scene.width, scene.height, [Shape(shape.paths, fill=torch.ones(4), fill_rule=shape.fill_rule)])
-    h = int(round(svg.height)) * scale
-    w = int(round(svg.width)) * scale
-    with torch.no_grad():
-        return render(alone, w, h)[..., 3]
-
-
-def match_shapes(source: SVGGenerator, edited: SVGGenerator, iou: float, colour_tol: float) -> dict[int, int]:
-    """{edited shape: source shape} for each edited shape that shows a source shape unchanged: the same colour
-    within colour_tol and intersection-over-union of their areas >= iou."""
-    src = [coverage(source, k) for k in range(len(source.layout))]
-    out: dict[int, int] = {}
-    for j in range(len(edited.layout)):
-        cov = coverage(edited, j)
-        for k, c in enumerate(src):
-            if k in out.values():
-                continue
-            same_colour = float((edited.fills[j, :3] - source.fills[k, :3]).abs().max().detach()) <= colour_tol
-            overlap = float(torch.minimum(cov, c).sum() / torch.maximum(cov, c).sum().clamp(min=1e-6))
-            if same_colour and overlap >= iou:
-                out[j] = k
-                break
-    return out
-
-
-def merged(source: SVGGenerator, edited: SVGGenerator, kept: dict[int, int]) -> tuple[SVGGenerator, list[int]]:
-    """Source shapes the edit kept (exact, in their own order) and the edit's other shapes on top; the
-    source's background unless the edit changed it. Returns the generator and the indices of kept shapes."""
-    src_contours, new_contours = source.contours(source.points.detach()), edited.contours(edited.points.detach())
-    order = sorted(kept.values())
+def merged(source: SVGGenerator, edited: SVGGenerator | None, plan: EditPlan) -> tuple[SVGGenerator, list[int],
+                                                                                      list[int]]:
+    """The source shapes the plan keeps (exact geometry, in their own order; recoloured ones with their new fill)
+    and the edit's added shapes on top; the source's background unless the edit changed it. Returns the generator,
+    the indices of the shapes kept exactly and of those whose geometry is kept."""
+    src_contours = source.contours(source.points.detach())
+    order = sorted([*plan.kept, *plan.recoloured])
     outlines = [[c.clone() for c in src_contours[k]] for k in order]
-    fills = [source.fills.detach()[k] for k in order]
+    fills = [source.fills.detach()[k].clone() for k in order]
+    for i, k in enumerate(order):
+        if k in plan.recoloured:
+            fills[i][:3] = plan.recoloured[k]
     straight = [source.straight[_segments(source, k)] for k in order]
-    for j in range(len(edited.layout)):
-        if j not in kept:
+    background = source.background
+    if edited is not None:
+        new_contours = edited.contours(edited.points.detach())
+        for j in plan.added:
             outlines.append([c.clone() for c in new_contours[j]])
             fills.append(edited.fills.detach()[j])
             straight.append(edited.straight[_segments(edited, j)])
-    same_bg = float((source.background - edited.background).abs().max()) <= 0.15
-    background = source.background if same_bg else edited.background
+        if float((source.background - edited.background).abs().max()) > 0.3:  # asked for, not drift
+            background = edited.background
+    if not outlines:  # the edit removed everything: keep the input rather than return an empty file
+        return merged(source, None, EditPlan(kept=list(range(len(source.layout)))))
     layout = [[c.shape[0] // 3 for c in shape] for shape in outlines]
     points = torch.cat([c for shape in outlines for c in shape])
-    gen = SVGGenerator(points, torch.stack(fills), edited.config, source.width, source.height,
+    gen = SVGGenerator(points, torch.stack(fills), source.config, source.width, source.height,
                        background.tolist(), layout, torch.cat(straight))
-    return gen, list(range(len(order)))
+    kept = [i for i, k in enumerate(order) if k in plan.kept]
+    return gen, kept, list(range(len(order)))
 
 
 def _segments(svg: SVGGenerator, k: int) -> slice:
@@ -111,7 +94,7 @@ class EditSVGTask(SVGTask):
     def __init__(self, prior, scene, options: EditSVGOptions, num_steps: int, seed: int, negative_prompt: str = ""):
         o = options
         size = prior.default_size
-        source = generator_from_scene(scene, o.svg, size)
+        source = generator_from_scene(scene, o.svg, size, prior.size_multiple)
         self.switch = min(num_steps - 1, max(1, math.floor(o.init_at * num_steps))) if o.method == "dreamsampler" else 0
         super().__init__(prior, copy.deepcopy(source), num_steps, seed, o.output_size, o.video_every, source.config,
                          (num_steps - self.switch) * o.inner_steps)
@@ -128,7 +111,8 @@ class EditSVGTask(SVGTask):
     def initial_state(self) -> dict[str, Tensor]:
         with torch.no_grad():
             z0 = self.latents()
-            common = {"z_source": z0, "frozen": torch.zeros(0, dtype=torch.long), "rebuilt": torch.tensor(0)}
+            common = {"z_source": z0, "frozen": torch.zeros(0, dtype=torch.long),
+                      "pinned": torch.zeros(0, dtype=torch.long), "rebuilt": torch.tensor(0)}
             if self.options.method != "dreamsampler":
                 return common
             z_T = ddim_invert(self.prior, self.schedule, z0, self.null, self.options.inversion_fixed_point_iters)
@@ -141,28 +125,32 @@ class EditSVGTask(SVGTask):
         return self.state["frozen"].tolist() if self.state else []
 
     def after_step(self) -> None:
-        """Frozen (untouched input) shapes go back to their exact values after every optimiser step."""
-        frozen = self.frozen()
-        if not frozen:
+        """Shapes kept from the input go back to their exact geometry after every optimiser step (and the
+        untouched ones to their exact fill too)."""
+        if not self.rebuilt():
             return
         with torch.no_grad():
-            for k, sl in zip(frozen, (self.svg.shape_slices()[k] for k in frozen)):
-                self.svg.points[sl] = self.state["frozen_points"][sl]
+            slices = self.svg.shape_slices()
+            for k in self.state["pinned"].tolist():
+                self.svg.points[slices[k]] = self.state["frozen_points"][slices[k]]
+            for k in self.frozen():
                 self.svg.fills[k] = self.state["frozen_fills"][k]
 
     def start_from(self, target: Tensor) -> None:
-        """Vectorise the edited estimate; keep the input's shapes it still shows, take the rest from it."""
+        """Read the edited estimate against the input's shapes (svg_regions.plan_edit): keep the shapes it still
+        shows in one colour (recoloured where that colour changed), redraw the rest from it."""
         o = self.options
         with torch.no_grad():
             image = self.prior.decode(target)
         try:
             edited = generator_from_image(image, self.svg_config)
-        except UserError:  # the edit removed everything drawn: keep the input rather than fail
-            edited = self.source
-        kept = match_shapes(self.source, edited, o.keep_iou, o.keep_colour_tolerance)
-        gen, frozen = merged(self.source, edited, kept)
+        except UserError:  # the edit shows one flat colour: nothing to add
+            edited = None
+        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share)
+        gen, frozen, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
         self.state["frozen"] = torch.tensor(frozen, dtype=torch.long)
+        self.state["pinned"] = torch.tensor(pinned, dtype=torch.long)
         self.state["frozen_points"] = gen.points.detach().clone()
         self.state["frozen_fills"] = gen.fills.detach().clone()
         self.state["rebuilt"] = torch.tensor(1)
@@ -204,9 +192,10 @@ class EditSVGTask(SVGTask):
 
     # ------------------------------------------------------------------ the result
     def result_scene(self):
-        """The frozen input shapes stay exactly as they came in; cleanup leaves them alone."""
+        """The input shapes kept (exact, or recoloured) stay as they came in; cleanup leaves them alone."""
         scene, _ = super().result_scene()
-        return scene, tuple(scene.shapes[k + 1] for k in self.frozen())
+        pinned = self.state["pinned"].tolist() if self.state else []
+        return scene, tuple(scene.shapes[k + 1] for k in pinned)
 
 
 @dataclass
@@ -216,7 +205,9 @@ class EditSVGConfig(Common, EditSVGOptions):
 
 def _check(cfg: EditSVGConfig) -> None:
     check_latent_start(cfg)
-    require(0.0 < cfg.keep_iou <= 1.0, f"config: keep_iou must lie in (0, 1], got {cfg.keep_iou}")
+    require(0.0 < cfg.erased_share <= 1.0, f"config: erased_share must lie in (0, 1], got {cfg.erased_share}")
+    require(0.0 <= cfg.keep_colour_tolerance <= 1.0,
+            f"config: keep_colour_tolerance must lie in [0, 1], got {cfg.keep_colour_tolerance}")
     require(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
             f"config: baseline_t_range must be [low, high] within [0, 1], got {cfg.baseline_t_range}")
     check_svg_options(cfg)

@@ -1,0 +1,107 @@
+"""Which shapes of an SVG an edited picture of it still shows, and in which colour.
+
+An edit of an icon mostly keeps its geometry: "make the car blue" changes fills, "add a hat" adds shapes. So each
+input shape's visible region is read in the edited picture: a region still painted in one colour keeps its exact
+geometry (untouched when the colour is the same, recoloured otherwise); a region the edit broke up is redrawn
+from the picture, and so is whatever the picture shows that no kept shape explains. See docs/svg.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..renderers.svg import Scene, Shape, render
+from .svg import SVGGenerator
+
+
+@dataclass
+class EditPlan:
+    """Source shapes kept exactly, source shapes kept with a new fill, and edited shapes added on top."""
+
+    kept: list[int] = field(default_factory=list)
+    recoloured: dict[int, Tensor] = field(default_factory=dict)  # source shape -> RGB [3] in [0, 1]
+    added: list[int] = field(default_factory=list)  # shapes of the vectorised edit
+
+
+def coverages(svg: SVGGenerator, width: int, height: int) -> Tensor:
+    """Coverage [K, H, W] in [0, 1] of each shape alone (no background), rendered at width x height."""
+    scene = svg.scene()
+    out = []
+    with torch.no_grad():
+        for shape in scene.shapes[1:]:
+            alone = Scene(scene.width, scene.height, [Shape(shape.paths, fill=torch.ones(4), fill_rule=shape.fill_rule)])
+            out.append(render(alone, width, height)[..., 3])
+    return torch.stack(out) if out else torch.zeros(0, height, width)
+
+
+def visible(cover: Tensor) -> Tensor:
+    """Where each shape is what one sees: covered by it and by no shape painted after it. [K, H, W] bool."""
+    inside = cover > 0.5
+    above = torch.zeros_like(inside[0])
+    out = torch.zeros_like(inside)
+    for k in range(inside.shape[0] - 1, -1, -1):
+        out[k] = inside[k] & ~above
+        above |= inside[k]
+    return out
+
+
+def _core(mask: np.ndarray) -> np.ndarray:
+    """The mask without its one-pixel rim (where the picture blends into the neighbours), unless that is all."""
+    from scipy.ndimage import binary_erosion
+
+    core = binary_erosion(mask)
+    return core if core.sum() >= max(4, 0.25 * mask.sum()) else mask
+
+
+def region_colour(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The median colour [3] of picture [H, W, 3] in [0, 1] over the core of a boolean mask."""
+    pixels = picture[_core(mask)]  # [N, 3]
+    return np.median(pixels, axis=0) if len(pixels) else np.zeros(3)
+
+
+def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolerance: float) -> float:
+    """The share of the mask's core whose colour lies within ``tolerance`` (per channel) of ``colour``."""
+    pixels = picture[_core(mask)]  # [N, 3]
+    return float((np.abs(pixels - colour).max(axis=1) <= tolerance).mean()) if len(pixels) else 0.0
+
+
+def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
+              erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03) -> EditPlan:
+    """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
+
+    A source shape keeps its geometry unless ``erased`` of its visible region shows the background; its fill
+    becomes the region's median colour when that differs by more than ``colour_tol``. Edited shapes are added
+    when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
+    paint: an edit adds whole shapes, never slivers along the kept ones."""
+    h, w = picture.shape[-2:]
+    img = ((picture[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()  # [H, W, 3]
+    seen = visible(coverages(source, w, h)).numpy()  # [K, H, W]
+    back = source.background.detach().cpu().numpy()
+    plan = EditPlan()
+    painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint
+    for k in range(len(source.layout)):
+        if seen[k].sum() == 0:
+            plan.kept.append(k)  # hidden in the input too: not the edit's business
+            continue
+        if share_near(img, seen[k], back, colour_tol) >= erased:
+            continue  # the edit painted it over with the background: removed
+        colour = region_colour(img, seen[k])
+        old = source.fills[k, :3].detach().cpu().numpy()
+        if np.abs(colour - old).max() <= colour_tol:
+            plan.kept.append(k)
+            painted[seen[k]] = old
+        else:
+            plan.recoloured[k] = torch.tensor(colour, dtype=torch.float32)
+            painted[seen[k]] = colour
+    if edited is None:
+        return plan
+    differs = np.abs(painted - img).max(axis=2) > colour_tol  # [H, W]
+    least = max(1, int(min_share * h * w))
+    for j, mask in enumerate(visible(coverages(edited, w, h)).numpy()):
+        n = int(mask.sum())
+        if n >= least and (differs & mask).sum() >= max(least, unexplained * n):
+            plan.added.append(j)
+    return plan

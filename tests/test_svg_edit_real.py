@@ -1,0 +1,107 @@
+"""edit-svg on SVGs as people draw them: stroked line icons with round caps and joins, non-square viewBoxes,
+hostile self-crossing paths; and the edit plan that decides which input shapes keep their geometry."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dreamsampler3d.cli.main import main
+from dreamsampler3d.errors import UserError
+from dreamsampler3d.generators.svg import SVGConfig
+from dreamsampler3d.generators.svg_from_scene import generator_from_scene
+from dreamsampler3d.generators.svg_init import generator_from_image
+from dreamsampler3d.generators.svg_regions import plan_edit
+from dreamsampler3d.renderers.svg.svg_io import load_svg
+
+# a line icon in the style of Feather / Lucide: 2-unit round-capped, round-joined strokes, no fill
+LINE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><path fill="none" '
+             'stroke="#d01010" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
+             'd="M12 20 L4 12 C1 9 3 4 7.5 4 C9.5 4 11 5.5 12 7 C13 5.5 14.5 4 16.5 4 C21 4 23 9 20 12 Z M9 13 h6"/>'
+             '</svg>')
+# a 448 x 512 silhouette (Font Awesome's proportions)
+TALL_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 448 512"><path fill="#101010" '
+             'd="M224 96 C330 60 440 150 420 300 C400 440 300 510 224 480 C150 510 40 440 28 300 C10 150 120 60 224 96 Z'
+             'M210 90 C200 40 230 10 260 0 L270 20 C240 40 230 60 236 90 Z"/></svg>')
+
+
+def _cairo(svg: str, width: int, height: int) -> np.ndarray:
+    import cairosvg
+
+    png = cairosvg.svg2png(bytestring=svg.encode(), output_width=width, output_height=height, background_color="white")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.float64)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / max(np.mean((a - b) ** 2), 1e-12)))
+
+
+def test_round_capped_strokes_become_their_exact_outline():
+    """Round caps and joins are conics in Skia; the outline must still be resolved, and paint what cairosvg
+    paints for the stroke."""
+    gen = generator_from_scene(load_svg(LINE_ICON), SVGConfig(), 96)
+    ours = gen.render(samples=2)[0].permute(1, 2, 0).detach().numpy() * 255
+    assert _psnr(ours, _cairo(LINE_ICON, 96, 96)) > 30
+
+
+def test_non_square_document_sits_on_a_canvas_the_prior_takes():
+    """448 x 512: both canvas sides multiples of the prior's factor, the document centred and unscaled in aspect."""
+    gen = generator_from_scene(load_svg(TALL_ICON), SVGConfig(), 64, multiple=16)
+    assert gen.width % 16 == 0 and gen.height % 16 == 0
+    ours = gen.render(samples=2)[0].permute(1, 2, 0).detach().numpy() * 255  # [64, 64, 3]
+    ref = _cairo(TALL_ICON, 56, 64)  # the document at 56 x 64, centred with 4 px margins either side
+    assert _psnr(ours[:, 4:60], ref) > 30 and ours[:, :3].min() > 250 and ours[:, 61:].min() > 250
+
+
+def test_edit_svg_runs_on_stroked_and_non_square_icons(tiny_folders, tmp_path):
+    for name, text in (("line.svg", LINE_ICON), ("tall.svg", TALL_ICON)):
+        (tmp_path / name).write_text(text)
+        out = tmp_path / name.replace(".svg", "")
+        assert main(["edit-svg", "--model", tiny_folders["sd1"], "--svg", str(tmp_path / name), "--prompt",
+                     "a blue heart", "--steps", "4", "--out", str(out), "--no-progress", "output_size=64"]) == 0
+        assert (out / "result.svg").read_text().count("<path") >= 1
+
+
+def test_self_crossing_path_is_refused_before_skia_works_on_it(capsys, tmp_path):
+    rng = random.Random(0)
+    d = "M 50 50 " + " ".join("C " + " ".join(f"{rng.uniform(0, 100):.1f}" for _ in range(6)) for _ in range(400))
+    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><path fill="#000" d="{d} Z"/></svg>'
+    start = time.perf_counter()
+    with pytest.raises(UserError, match="crosses itself"):
+        generator_from_scene(load_svg(svg), SVGConfig(), 64)
+    assert time.perf_counter() - start < 20  # generous: the refusal comes before the work (seconds without it)
+    (tmp_path / "bad.svg").write_text(svg)
+    code = main(["edit-svg", "--svg", str(tmp_path / "bad.svg"), "--prompt", "x", "--out", str(tmp_path / "o"),
+                 "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "crosses itself" in err, err
+
+
+TWO = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#fff"/>'
+       '<circle cx="18" cy="32" r="12" fill="#e02020"/><rect x="36" y="20" width="22" height="24" fill="#2040e0"/>'
+       '</svg>')
+
+
+def _picture(svg: str) -> torch.Tensor:
+    """cairosvg's render of an SVG as a [1, 3, 64, 64] picture in [-1, 1] (the edit estimate stand-in)."""
+    return torch.from_numpy(_cairo(svg, 64, 64) / 127.5 - 1).permute(2, 0, 1).unsqueeze(0).float()
+
+
+@pytest.mark.parametrize("edit, kept, recoloured, added", [
+    (TWO.replace("#e02020", "#20c020"), [1], [0], 0),  # circle recoloured, square untouched, nothing added
+    (TWO.replace('fill="#2040e0"', 'fill="#ffffff"'), [0], [], 0),  # square painted over: removed
+    (TWO.replace("</svg>", '<path d="M30 60 L46 48 L62 60 Z" fill="#f0d000"/></svg>'), [0, 1], [], 1),  # added
+])
+def test_edit_plan_keeps_recolours_removes_and_adds(edit, kept, recoloured, added):
+    source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
+    picture = _picture(edit)
+    plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15)
+    assert sorted(plan.kept) == kept and sorted(plan.recoloured) == recoloured and len(plan.added) == added
+    for k in recoloured:
+        assert np.allclose(plan.recoloured[k].numpy(), [0x20 / 255, 0xC0 / 255, 0x20 / 255], atol=0.03)
