@@ -105,3 +105,22 @@ def test_edit_plan_keeps_recolours_removes_and_adds(edit, kept, recoloured, adde
     assert sorted(plan.kept) == kept and sorted(plan.recoloured) == recoloured and len(plan.added) == added
     for k in recoloured:
         assert np.allclose(plan.recoloured[k].numpy(), [0x20 / 255, 0xC0 / 255, 0x20 / 255], atol=0.03)
+
+
+@pytest.mark.slow
+def test_restore_svg_fits_a_64px_input_at_its_own_resolution(tmp_path):
+    """sr4 of a 64 px picture: the SVG must explain the 64 px measurement (a 256 px picture), not a 16 px copy of
+    it. On the embedded prior, the result at 256 px is closer to the clean render than bicubic up-sampling."""
+    from dreamsampler3d.data.icons import make_scene, render_scene
+    from dreamsampler3d.io.images import psnr
+
+    scene = make_scene([("red", "star", "top left"), ("blue", "circle", "bottom right")], "white", jitter_seed=3)
+    clean = render_scene(scene, 256)
+    small = Image.fromarray(clean).resize((64, 64), Image.BOX)
+    small.save(tmp_path / "in.png")
+    out = tmp_path / "o"
+    assert main(["restore-svg", "--image", str(tmp_path / "in.png"), "--degradation", "sr4", "--steps", "20",
+                 "--out", str(out), "--no-progress"]) == 0
+    ours = _cairo((out / "result.svg").read_text(), 256, 256).astype(np.uint8)
+    bicubic = np.asarray(small.resize((256, 256), Image.BICUBIC))
+    assert psnr(ours, clean) > psnr(bicubic, clean), (psnr(ours, clean), psnr(bicubic, clean))

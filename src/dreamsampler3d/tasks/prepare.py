@@ -99,14 +99,53 @@ def build_task(task: str, cfg, prior, source: Any = None) -> tuple[SamplingTask,
     return module, inputs, metrics
 
 
-def measurement(cfg, size: tuple[int, int], image: Image.Image, inputs: Inputs):
-    """The degradation operator, the measurement y [1, 3, h, w] and the observed mask (inpainting) or None."""
+def factor_of(degradation: str) -> int:
+    """How many times larger the clean picture is than the measurement (sr4: 4; the others: 1)."""
+    return int(degradation[2:]) if degradation in ("sr4", "sr8") else 1
+
+
+@dataclass
+class FullMeasurement:
+    """The degradation at the input's own resolution: y [1, 3, h, w] as given (down-scaled only past ``limit``),
+    its operator, and the clean picture's size (h, w) x the super-resolution factor."""
+
+    op: Any
+    y: torch.Tensor
+    clean_size: tuple[int, int]
+
+
+def full_measurement(cfg, image: Image.Image, inputs: Inputs, limit: int = 512) -> FullMeasurement:
+    """Where resolution-free tasks (an SVG renders at any size) compare their result with what the user gave:
+    nothing is shrunk to the model's working size. The clean picture's long side stays within ``limit``."""
+    f = factor_of(cfg.degradation)
+    w, h = image.size
+    shrink = min(1.0, limit / (f * max(w, h)))
+    size = (max(1, round(h * shrink)), max(1, round(w * shrink)))
+    if shrink < 1:
+        inputs.notes.append(f"degraded image fitted from {w}x{h} down to {size[1]}x{size[0]} (the restored picture "
+                            f"is at most {limit} px)")
+    observed = None
+    if cfg.degradation == "inpaint":
+        m = full_size_masks([cfg.mask], image)  # [1, 1, H, W]
+        observed = 1.0 - torch.nn.functional.interpolate(m, size=size, mode="nearest")
+    sigma = cfg.blur_sigma * shrink
+    op = make_operator(cfg.degradation, observed=observed, blur_sigma=sigma, noise_sigma=cfg.noise_sigma)
+    y = to_tensor(image.resize((size[1], size[0]), Image.BOX) if shrink < 1 else image)
+    if observed is not None:
+        y = op.forward(y)
+    return FullMeasurement(op, y, (size[0] * f, size[1] * f))
+
+
+def measurement(cfg, size: tuple[int, int], image: Image.Image, inputs: Inputs, blur_sigma: float | None = None):
+    """The degradation operator, the measurement y [1, 3, h, w] and the observed mask (inpainting) or None, at
+    the model's working ``size`` (``blur_sigma`` in working-size pixels; default: the config's)."""
     observed = None
     if cfg.degradation == "inpaint":
         observed = 1.0 - load_masks([cfg.mask], image, size, inputs.notes)
         if observed.sum() == 0:
             raise UserError(f"mask {cfg.mask}: covers the whole image, nothing is observed")
-    op = make_operator(cfg.degradation, observed=observed, blur_sigma=cfg.blur_sigma, noise_sigma=cfg.noise_sigma)
+    sigma = cfg.blur_sigma if blur_sigma is None else blur_sigma
+    op = make_operator(cfg.degradation, observed=observed, blur_sigma=sigma, noise_sigma=cfg.noise_sigma)
     mh, mw = op.measurement_shape(*size)
     y = to_tensor(resize(image, (mh, mw), "degraded image", inputs.notes))
     if observed is not None:

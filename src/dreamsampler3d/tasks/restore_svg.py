@@ -24,7 +24,7 @@ from ..sampler.distillation import fit_loss
 from ..sampler.dreamsampler import DreamSampler, Proposal, SamplerConfig
 from ..sampler.operators import LinearOperator, Mask
 from .external import external_step
-from .prepare import measurement, working_size
+from .prepare import FullMeasurement, Inputs, full_measurement, measurement, working_size
 from .registry import TaskSpec, register
 from .svg_base import SVGTask, check_svg_options
 from .two_stage import run_two_stage
@@ -70,9 +70,14 @@ def first_guess(op: LinearOperator, y: Tensor, size: tuple[int, int]) -> Tensor:
 
 class RestoreSVGTask(SVGTask):
     def __init__(self, prior, op: LinearOperator, y: Tensor, size: tuple[int, int], options: RestoreSVGOptions,
-                 num_steps: int, seed: int, negative_prompt: str = ""):
+                 num_steps: int, seed: int, negative_prompt: str = "", full: FullMeasurement | None = None):
+        """op, y: the degradation at the model's working ``size`` (the latent consistency step); ``full``: the
+        same degradation at the input's own resolution, which the SVG's render must explain (default: op, y)."""
         self.op, self.y = op, y
-        guess = first_guess(op, y, size)
+        self.full = full or FullMeasurement(op, y, size)
+        guess = first_guess(self.full.op, self.full.y, self.full.clean_size)  # at the clean size, then ...
+        if tuple(guess.shape[-2:]) != tuple(size):  # ... the working size, area-averaged
+            guess = F.interpolate(guess, size=size, mode="bilinear", align_corners=False, antialias=True)
         self.guess = guess
         svg = generator_from_image(guess, options.svg, "degraded image")
         super().__init__(prior, svg, num_steps, seed, options.output_size, options.video_every, options.svg,
@@ -89,8 +94,21 @@ class RestoreSVGTask(SVGTask):
     def image(self) -> Tensor:
         return self.svg.render() * 2 - 1  # [1, 3, H, W] in [-1, 1]
 
-    def data_term(self, image: Tensor) -> Tensor:
-        return (self.op.forward(image) - self.y.to(image.device)).pow(2).mean()
+    def clean_render(self, image: Tensor | None = None) -> Tensor:
+        """The SVG [1, 3, H, W] in [-1, 1] at the clean picture's own size (the working-size ``image`` when that
+        is the size): an SVG has no resolution, so the measurement is never shrunk to the model's."""
+        h, w = self.full.clean_size
+        if image is not None and tuple(image.shape[-2:]) == (h, w):
+            return image
+        scale = 1 if h >= 2 * self.svg.height else None  # exact area coverage: supersampling adds nothing here
+        out = self.svg.render(size=h, scale=scale) * 2 - 1
+        if tuple(out.shape[-2:]) != (h, w):  # a canvas of another aspect (the working size is square)
+            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+        return out
+
+    def data_term(self, image: Tensor | None = None) -> Tensor:
+        clean = self.clean_render(image)
+        return (self.full.op.forward(clean) - self.full.y.to(clean.device)).pow(2).mean()
 
     def fit(self, target: Tensor) -> Tensor:
         for _ in range(self.options.inner_steps):
@@ -125,13 +143,18 @@ class RestoreSVGTask(SVGTask):
 
     @torch.no_grad()
     def measurement_psnr(self) -> float:
-        """PSNR of the degraded current render (at the end: of result.svg's render) against the measurement."""
-        image = self.image()
+        """PSNR of the degraded current render (at the end: of result.svg's render) against the measurement, at
+        the measurement's own resolution."""
+        h, w = self.full.clean_size
         if self.finished:
             from .svg_base import render_svg_text
 
-            image = render_svg_text(self.final()[1], image.shape[-1]).to(image.device)
-        return psnr(to_uint8(self.op.forward(image)), to_uint8(self.y))
+            image = render_svg_text(self.final()[1], w).to(self.run_device)
+            if tuple(image.shape[-2:]) != (h, w):
+                image = F.interpolate(image, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+        else:
+            image = self.clean_render()
+        return psnr(to_uint8(self.full.op.forward(image)), to_uint8(self.full.y))
 
 
 @dataclass
@@ -157,8 +180,10 @@ def _check(cfg: RestoreSVGConfig) -> None:
 
 def _build(cfg: RestoreSVGConfig, prior, inputs):
     size = working_size(cfg, prior)
-    op, y, _ = measurement(cfg, size, inputs.source, inputs)
-    t = RestoreSVGTask(prior, op, y, size, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
+    full = full_measurement(cfg, inputs.source, inputs)
+    # the working-size copy only serves the latent consistency step: its resizing is no news for the user
+    op, y, _ = measurement(cfg, size, inputs.source, Inputs(notes=[]), cfg.blur_sigma * size[0] / full.clean_size[0])
+    t = RestoreSVGTask(prior, op, y, size, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt, full)
     return t, lambda result: {"measurement_psnr_db": t.measurement_psnr(),
                               "initial_measurement_psnr_db": float(t.state["initial_measurement_psnr"])}
 
