@@ -97,6 +97,8 @@ def _picture(svg: str) -> torch.Tensor:
     (TWO.replace("#e02020", "#20c020"), [1], [0], 0),  # circle recoloured, square untouched, nothing added
     (TWO.replace('fill="#2040e0"', 'fill="#ffffff"'), [0], [], 0),  # square painted over: removed
     (TWO.replace("</svg>", '<path d="M30 60 L46 48 L62 60 Z" fill="#f0d000"/></svg>'), [0, 1], [], 1),  # added
+    (TWO.replace("</svg>", '<rect x="40" y="24" width="12" height="14" fill="#d8dce8"/></svg>'), [0, 1], [], 0),
+    # a pale blotch inside a kept shape (what a small prior's estimate shows) is not a new shape
 ])
 def test_edit_plan_keeps_recolours_removes_and_adds(edit, kept, recoloured, added):
     source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)

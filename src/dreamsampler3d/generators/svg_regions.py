@@ -69,13 +69,15 @@ def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolera
 
 
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
-              erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03) -> EditPlan:
+              erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
+              outside: float = 0.5) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
     A source shape keeps its geometry unless ``erased`` of its visible region shows the background; its fill
     becomes the region's median colour when that differs by more than ``colour_tol``. Edited shapes are added
     when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
-    paint: an edit adds whole shapes, never slivers along the kept ones."""
+    paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
+    never slivers along them nor blotches inside them (where a small prior's estimate is least sure)."""
     h, w = picture.shape[-2:]
     img = ((picture[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()  # [H, W, 3]
     seen = visible(coverages(source, w, h)).numpy()  # [K, H, W]
@@ -99,9 +101,11 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     if edited is None:
         return plan
     differs = np.abs(painted - img).max(axis=2) > colour_tol  # [H, W]
+    open_ground = ~seen.any(axis=0)  # [H, W] the input's background
     least = max(1, int(min_share * h * w))
     for j, mask in enumerate(visible(coverages(edited, w, h)).numpy()):
         n = int(mask.sum())
-        if n >= least and (differs & mask).sum() >= max(least, unexplained * n):
+        if (n >= least and (differs & mask).sum() >= max(least, unexplained * n)
+                and (open_ground & mask).sum() >= outside * n):
             plan.added.append(j)
     return plan
