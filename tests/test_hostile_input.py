@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import gzip
+import re
+import time
 
 import numpy as np
 import pytest
@@ -36,14 +38,17 @@ def _one_line_error(capsys, code: int, *words: str) -> str:
     return lines[0]
 
 
-def _fan_out(levels: int) -> str:
-    defs = ['<rect id="a0" width="1" height="1"/>']
+def _fan_out(levels: int, leaf: str = '<rect id="a0" width="1" height="1"/>') -> str:
+    defs = [leaf]
     defs += [f'<g id="a{i}"><use xlink:href="#a{i - 1}"/><use xlink:href="#a{i - 1}"/></g>' for i in range(1, levels)]
     return _svg(f"<defs>{''.join(defs)}</defs><use xlink:href='#a{levels - 1}'/>")
 
 
 @pytest.mark.parametrize("name, text, words", [
-    ("use-bomb", _fan_out(40), ["use", "limit"]),
+    ("use-bomb", _fan_out(40), ["elements", "<use>", "expanded", "limit"]),
+    ("use-depth", _svg('<defs><rect id="a0" width="1" height="1"/>'
+                       + "".join(f'<g id="a{i}"><use href="#a{i - 1}"/></g>' for i in range(1, 40))
+                       + '</defs><use href="#a39"/>'), ["<use>", "nesting", "limit"]),
     ("use-cycle", _svg('<g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g>'), ["cycle"]),
     ("deep", _svg("<g>" * 10000 + '<rect width="1" height="1"/>' + "</g>" * 10000), ["nesting", "limit"]),
     ("tall", _svg('<rect width="1" height="1"/>', 'width="1" height="1e9"'), ["pixels", "limit"]),
@@ -54,6 +59,28 @@ def test_svg_bombs_stop_with_one_line(tmp_path, capsys, name, text, words):
     time they take is measured in benchmarks/hostile_input.py, not asserted here."""
     code, out = _render(tmp_path, text)
     _one_line_error(capsys, code, *words)
+    assert not out.exists()
+
+
+def test_use_bomb_is_refused_by_its_expanded_element_count_at_once(tmp_path, capsys):
+    """A 1.2 KB file of 17 levels, each a <g> of two <use> of the level below, ending in an empty <g>: 36
+    elements as written, 262,141 once every <use> is expanded, and within every other limit (use nesting 17 of
+    32, nothing to draw). Only the expanded count can stop it, before any expansion: a count that ignored
+    <use> let this file through, to 14 s of expanding (60+ s for slightly larger ones)."""
+    text = _fan_out(17, '<g id="a0"/>')
+    assert len(text) < 1300
+    # elements level k draws: s_0 = 1 (the leaf), s_k = 1 + 2 (1 + s_{k-1}) (its <g>, two <use> and theirs)
+    sizes = [1]
+    for _ in range(16):
+        sizes.append(1 + 2 * (1 + sizes[-1]))
+    first_over = next(s for s in sizes if s > 200_000)  # the level whose <g> is the first to pass the limit
+    assert first_over == 262_141
+    start = time.perf_counter()
+    code, out = _render(tmp_path, text)
+    seconds = time.perf_counter() - start
+    line = _one_line_error(capsys, code, "elements", "<use>", "expanded", "limit")
+    assert str(first_over) in re.sub(r"[,_\u202f ](?=\d)", "", line), line  # names the expanded count
+    assert seconds < 5, f"refused after {seconds:.1f} s: the count came after expanding"
     assert not out.exists()
 
 

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from scipy.ndimage import maximum_filter, minimum_filter
 
 from dreamsampler3d.errors import UserError
 from dreamsampler3d.renderers.svg import LinearGradient, RadialGradient, over, render
@@ -69,11 +70,50 @@ def _cairo(svg: str, w: int, h: int) -> np.ndarray:
     return im[..., :3] * im[..., 3:] + (1 - im[..., 3:])
 
 
+def _assert_like_cairo(ours: np.ndarray, theirs: np.ndarray, flat_error: float = 2.0) -> None:
+    """Our render against cairosvg's, both RGB over white in [0, 1], judged pixel by pixel: a mean alone let a
+    wrong fill rule through (an 8 x 8 px hole painted green: 64 wrong pixels of 9,216 kept the mean under 2/255).
+
+    - Where cairosvg's picture is flat (every channel varies by at most 2/255 over the 3x3 neighbourhood: inside
+      a fill, a hole, a smooth gradient), both renderers paint the same colour: within ``flat_error``/255.
+    - Along edges the two anti-alias differently (exact area coverage against cairo's sampling; a repeating
+      gradient's jump, a stroke's U-turn), up to 101/255 in single pixels: no pixel may be off by more than
+      128/255 (that is a wrong colour, not a softer edge), and at most 1 % of them by more than 32/255.
+    - The mean stays within 2/255.
+    """
+    err = np.abs(ours - theirs).max(-1) * 255
+    spread = np.stack([maximum_filter(theirs[..., c], size=3, mode="nearest")
+                       - minimum_filter(theirs[..., c], size=3, mode="nearest") for c in range(3)], -1).max(-1)
+    flat = spread <= 2 / 255
+    worst = np.unravel_index(int(err.argmax()), err.shape)
+    assert err.mean() <= 2.0, f"mean error {err.mean():.2f}/255"
+    assert not flat.any() or err[flat].max() <= flat_error, \
+        f"{int((err[flat] > flat_error).sum())} pixels inside flat regions off by up to {err[flat].max():.0f}/255"
+    assert err.max() <= 128, f"pixel (y, x) = {worst} off by {err.max():.0f}/255"
+    assert (err > 32).mean() <= 0.01, f"{int((err > 32).sum())} of {err.size} pixels off by more than 32/255"
+
+
 @pytest.mark.parametrize("svg,w,h", [(PATHS, 96, 96), (SHAPES, 128, 64), (DEFS, 80, 80), (UTURN, 96, 48)],
                          ids=["paths", "shapes", "defs", "u-turns"])
 def test_import_matches_cairosvg(svg, w, h):
-    mae = np.abs(_ours(svg, w, h) - _cairo(svg, w, h)).mean() * 255
-    assert mae <= 2.0, f"MAE {mae:.2f}/255"
+    _assert_like_cairo(_ours(svg, w, h), _cairo(svg, w, h))
+
+
+# each contour drawn in both directions: nonzero fills a hole wound like its outline, evenodd never does
+RULES = HEAD + '''width="64" height="32" viewBox="0 0 32 16">
+  <path d="M1 1 h14 v14 h-14 z M4 4 h8 v8 h-8 z" fill="#c33" fill-rule="evenodd"/>
+  <path d="M17 1 h14 v14 h-14 z M20 4 v8 h8 v-8 z" fill="#36c" fill-rule="evenodd"/>
+  <path d="M5 5 h3 v3 h-3 z M6 6 h1 v1 h-1 z" fill="#3a3" fill-rule="nonzero"/>
+  <path d="M21 5 h3 v3 h-3 z M22 6 v1 h1 v-1 z" fill="#3a3" fill-rule="nonzero"/>
+</svg>'''
+
+
+def test_fill_rules_match_cairosvg_pixel_for_pixel():
+    """An even-odd hole wound either way, and a nonzero one that stays filled only when wound the same way: a
+    rasteriser that ignores the fill rule paints the 16 x 16 px holes and the nonzero square's hole differs."""
+    ours, theirs = _ours(RULES, 64, 32), _cairo(RULES, 64, 32)
+    _assert_like_cairo(ours, theirs)
+    assert np.allclose(ours[16, 16], 1.0) and np.allclose(ours[16, 48], 1.0)  # the holes show the white background
 
 
 def test_import_structure():
@@ -137,8 +177,7 @@ def test_load_save_load_keeps_geometry_and_colours(svg, tmp_path):
 def test_export_renders_in_cairosvg_like_ours(svg, w, h):
     sc = load_svg(svg)
     ours = over(render(sc, w, h)).detach().double().numpy()
-    theirs = _cairo(save_svg(sc), w, h)
-    assert np.abs(ours - theirs).mean() * 255 <= 2.0
+    _assert_like_cairo(ours, _cairo(save_svg(sc), w, h))
 
 
 ASPECT = HEAD + '''width="3em" height="48" viewBox="0 0 24 12" preserveAspectRatio="xMidYMid meet">
@@ -149,8 +188,7 @@ ASPECT = HEAD + '''width="3em" height="48" viewBox="0 0 24 12" preserveAspectRat
 def test_viewbox_aspect_and_units_match_cairosvg():
     sc = load_svg(ASPECT)
     assert (sc.width, sc.height) == (48, 48)  # 3em = 48px; the 2:1 viewBox is centred in the viewport
-    mae = np.abs(_ours(ASPECT, 96, 96) - _cairo(ASPECT, 96, 96)).mean() * 255
-    assert mae <= 2.0, f"MAE {mae:.2f}/255"
+    _assert_like_cairo(_ours(ASPECT, 96, 96), _cairo(ASPECT, 96, 96))
 
 
 ODD = {
@@ -172,8 +210,9 @@ ODD = {
 @pytest.mark.parametrize("name", list(ODD))
 def test_symbols_nested_viewports_css_bom_match_cairosvg(name):
     svg = ODD[name]
-    mae = np.abs(_ours(svg, 40, 40) - _cairo(svg.lstrip("\ufeff"), 40, 40)).mean() * 255
-    assert mae <= 2.0, f"MAE {mae:.2f}/255"
+    # group opacity is applied to each child (viewports.py), so where a group's children overlap the colour differs
+    _assert_like_cairo(_ours(svg, 40, 40), _cairo(svg.lstrip("\ufeff"), 40, 40),
+                       flat_error=32.0 if name == "nested-opacity" else 2.0)
 
 
 def test_skewed_stroke_round_trip_renders_the_same(tmp_path):
@@ -183,8 +222,7 @@ def test_skewed_stroke_round_trip_renders_the_same(tmp_path):
     again = load_svg(save_svg(sc))
     assert torch.allclose(again.shapes[0].stroke_transform, sc.shapes[0].stroke_transform, atol=1e-5)
     assert torch.allclose(render(again, 40), render(sc, 40), atol=1e-4)
-    mae = np.abs(_ours(save_svg(sc), 40, 40) - _cairo(save_svg(sc), 40, 40)).mean() * 255
-    assert mae <= 2.0
+    _assert_like_cairo(_ours(save_svg(sc), 40, 40), _cairo(save_svg(sc), 40, 40))
 
 
 def test_odd_attribute_values_do_not_crash():

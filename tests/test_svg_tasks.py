@@ -127,6 +127,29 @@ def test_cleanup_removes_unseen_shapes_and_keeps_the_picture():
     assert (diff > 24).sum() == 0
 
 
+def test_cleanup_invisibility_bound_is_one_level():
+    """'Invisible' is a change of at most 1/255 (svg_cleanup.CleanupConfig.invisible), not a few levels: with the
+    'too small to see' rule switched off (min_fraction=0; at its default it also removes any shape that changes
+    no pixel by more than 24/255, so the two rules cannot be told apart there), a faint square that changes the
+    pixels under it by 0.5/255 goes, and one that changes them by 2.55/255 stays (a bound loosened 4x, to
+    4/255, removed it)."""
+    from dreamsampler3d.generators.svg_cleanup import CleanupConfig, clean_scene
+    from dreamsampler3d.metrics.svg_quality import render_svg
+    from dreamsampler3d.renderers.svg.svg_export import save_svg
+    from dreamsampler3d.renderers.svg.svg_io import load_svg
+
+    scene = load_svg(_scene_svg([
+        '<rect x="0" y="0" width="64" height="64" fill="#ffffff"/>',
+        '<rect x="4" y="4" width="28" height="28" fill="#ff0000" fill-opacity="0.002"/>',  # 0.51/255: invisible
+        '<rect x="32" y="32" width="28" height="28" fill="#0000ff" fill-opacity="0.01"/>',  # 2.55/255: not
+    ]))
+    clean, numbers = clean_scene(scene, CleanupConfig(min_fraction=0.0))
+    assert numbers == {"removed_paths": 1, "merged_paths": 0}
+    assert [s.fill[:3].tolist() for s in clean.shapes[1:]] == [[0.0, 0.0, 1.0]]
+    before, after = render_svg(save_svg(scene), 256), render_svg(save_svg(clean), 256)
+    assert np.abs(before.astype(int) - after.astype(int)).max() <= 1
+
+
 def test_cleanup_merges_colours_the_eye_calls_the_same_and_keeps_distinct_ones():
     """Two touching fills 12/255 apart (a restored star came out as #7e34b1 and #8228b4) are one colour to a designer:
     one path, the render within 16/255; a clearly different purple beside them stays its own path."""
@@ -146,6 +169,30 @@ def test_cleanup_merges_colours_the_eye_calls_the_same_and_keeps_distinct_ones()
     assert numbers == {"removed_paths": 0, "merged_paths": 1} and len(clean.shapes) == 3
     before, after = render_svg(save_svg(scene), 256), render_svg(save_svg(clean), 256)
     assert np.abs(before.astype(int) - after.astype(int)).max() <= 16
+
+
+def test_cleanup_merges_do_not_chain_colour_drift():
+    """Twelve touching bands 10/255 apart: each neighbour is 'the same colour', but merging one pair after another
+    made them one path in the top band's colour, moving the first band by 110/255. A merged path's colour stays
+    within 16/255 of every shape it replaced, and no pixel of the render moves by more than 16/255."""
+    from dreamsampler3d.generators.svg_cleanup import clean_scene
+    from dreamsampler3d.metrics.svg_quality import render_svg
+    from dreamsampler3d.renderers.svg.svg_export import save_svg
+    from dreamsampler3d.renderers.svg.svg_io import load_svg
+
+    shapes = ['<rect x="0" y="0" width="64" height="64" fill="#ffffff"/>']
+    shapes += [f'<rect x="{2 + 5 * k}" y="8" width="5" height="48" fill="#{40 + 10 * k:02x}{40 + 10 * k:02x}c0"/>'
+               for k in range(12)]
+    scene = load_svg(_scene_svg(shapes))
+    clean, numbers = clean_scene(scene)
+    before, after = render_svg(save_svg(scene), 256), render_svg(save_svg(clean), 256)
+    moved = np.abs(before.astype(int) - after.astype(int)).max()
+    assert moved <= 16, f"a pixel moved by {moved}/255 ({numbers})"
+    assert numbers["removed_paths"] == 0 and 1 <= numbers["merged_paths"] <= 6  # at most pairs: 20/255 is too far
+    assert len(clean.shapes) == 13 - numbers["merged_paths"]
+    originals = [s.fill[:3] for s in scene.shapes[1:]]
+    for shape in clean.shapes[1:]:
+        assert min(float((shape.fill[:3] - c).abs().max()) for c in originals) == 0  # a colour of the input
 
 
 def test_cleanup_leaves_self_intersecting_outlines_non_crossing():

@@ -83,10 +83,15 @@ _WANTED = ("package/icons.json", "package/chars.json", "package/info.json", "pac
            "package/en/shortcodes/github.json", "package/meta/unicode-names.json")
 
 
+def cache_root() -> Path:
+    """The user's cache of this tool: $DREAMSAMPLER3D_CACHE or ~/.cache/dreamsampler3d (per user, never the
+    shared temporary directory, where anyone could plant files first)."""
+    return Path(os.environ.get("DREAMSAMPLER3D_CACHE") or Path.home() / ".cache" / "dreamsampler3d")
+
+
 def cache_dir() -> Path:
-    """Where fetched sets live: $DREAMSAMPLER3D_CACHE or ~/.cache/dreamsampler3d (per user, not /tmp)."""
-    root = os.environ.get("DREAMSAMPLER3D_CACHE") or Path.home() / ".cache" / "dreamsampler3d"
-    return Path(root) / "icon-sets"
+    """Where fetched sets live: cache_root()/icon-sets."""
+    return cache_root() / "icon-sets"
 
 
 def _check_integrity(data: bytes, integrity: str) -> None:

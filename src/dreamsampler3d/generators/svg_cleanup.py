@@ -154,27 +154,38 @@ def remove_unseen(scene: Scene, cfg: CleanupConfig, keep: frozenset[int] = froze
 
 def merge_same_colour(scene: Scene, cfg: CleanupConfig, keep: frozenset[int] = frozenset()) -> tuple[Scene, int]:
     """Merge pairs of solid shapes of (nearly) the same colour into one path where the render stays within
-    cfg.merge_tolerance (it would not where a shape between them in painting order overlaps one of them)."""
+    cfg.merge_tolerance (it would not where a shape between them in painting order overlaps one of them).
+
+    Judged against what came in, not against the previous merge: a merged path takes the upper shape's colour,
+    which must be within the tolerance of every shape it stands for, and the render after each merge within the
+    tolerance of the render before the first. Judged pair by pair, twelve bands 10/255 apart merged one after
+    another into one path in the last band's colour, 110/255 from the first."""
     merged = 0
+    first = _render(scene, cfg.size)
+    # the input colours each shape stands for (its own, or those of every shape merged into it), by position
+    members: list[list[Tensor]] = [[c] if (c := _solid(s)) is not None else [] for s in scene.shapes]
     changed = True
     while changed:
         changed = False
-        base = _render(scene, cfg.size)
         shapes = scene.shapes
         for j in range(2, len(shapes)):
             for i in range(1, j):
                 if id(shapes[i]) in keep or id(shapes[j]) in keep:
                     continue
                 ci, cj = _solid(shapes[i]), _solid(shapes[j])
-                if ci is None or cj is None or float((ci - cj).abs().max()) > cfg.merge_tolerance:
+                if ci is None or cj is None:
+                    continue
+                colours = members[i] + members[j]
+                if max(float((c - cj).abs().max()) for c in colours) > cfg.merge_tolerance:
                     continue
                 try:
                     both = union(shapes[i], shapes[j])
                 except pathops.PathOpsError:
                     continue
                 candidate = Scene(scene.width, scene.height, shapes[:i] + shapes[i + 1:j] + [both] + shapes[j + 1:])
-                worst, _ = _change(base, _render(candidate, cfg.size), cfg.threshold)
+                worst, _ = _change(first, _render(candidate, cfg.size), cfg.threshold)
                 if worst <= cfg.merge_tolerance:
+                    members = members[:i] + members[i + 1:j] + [colours] + members[j + 1:]
                     scene, merged, changed = candidate, merged + 1, True
                     break
             if changed:

@@ -28,7 +28,7 @@ class Catalogue:
 
 def catalogue() -> Catalogue:
     """Every registered task, read from the registry and the configs (the worker process's side)."""
-    from ..cli.command import dotted
+    from ..command_line import dotted
     from ..config import default_config
     from ..sampler.operators import DEGRADATIONS
     from ..tasks.registry import specs

@@ -112,7 +112,7 @@ class RunQueue:
 
 def resume_command(job: Job) -> str | None:
     """The command line that continues a cancelled run from its last checkpoint, when one was written."""
-    from ..cli.command import command_line
+    from ..command_line import command_line
 
     ckpt = Path(job.cfg.run.out) / "checkpoints" / "last.ckpt"
     if not ckpt.is_file():
@@ -124,7 +124,7 @@ def resume_command(job: Job) -> str | None:
 
 def serve(requests: "mp.Queue", events: "mp.Queue", parent: int) -> None:
     """The worker process: send the catalogue, then take requests until the web process goes away."""
-    from ..cli.command import command_line
+    from ..command_line import command_line
     from ..tasks.runner import leave_a_core
     from .catalogue import catalogue
     from .forms import build_run

@@ -1,13 +1,15 @@
 """The prior's training data: synthetic shape scenes and open-set concept drawings, cached without pickle.
 
-Caches are plain `.npz` arrays plus JSON (read with `allow_pickle=False`), in a per-user work folder, so a file
-someone else dropped there can never run code. Batches mix the two sources at a fixed rate, and each concept
-drawing carries several captions of which one is drawn per step.
+Caches are plain `.npz` arrays plus JSON (read with `allow_pickle=False`) and tensor files read with
+`torch.load(weights_only=True)` (`load_tensors`), in a per-user work folder, so a file someone else dropped there
+can never run code: a cache that holds anything else is refused with one line. Batches mix the two sources at a
+fixed rate, and each concept drawing carries several captions of which one is drawn per step.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -18,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from ...data.icons import render_scene, scene_from_seed
+from ...errors import UserError
 from ...io.files import atomic_file
 
 CHUNK = 250
@@ -34,8 +37,22 @@ def _save_npz(path: Path, **arrays) -> None:
 
 
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as d:
-        return {k: d[k] for k in d.files}
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            return {k: d[k] for k in d.files}
+    except ValueError as e:  # an object array: only pickle could read it
+        raise UserError(f"{path}: not a cache this tool wrote ({e}); delete it to rebuild it") from None
+
+
+def load_tensors(path: Path, map_location: str | torch.device | None = None):
+    """A tensor file of the work folder (token ids, latents, the UNet checkpoint): tensors, numbers and dicts or
+    lists of them only, read by torch's restricted loader (weights_only=True): nothing in it is called."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError(f"{path}: holds more than tensors and numbers ({first[:120]}); refused without running "
+                        "it: delete it to rebuild it") from None
 
 
 def shape_scenes(work: Path, n: int, seed: int, workers: int = 1) -> tuple[torch.Tensor, list[str]]:

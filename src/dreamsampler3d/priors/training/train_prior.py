@@ -27,17 +27,32 @@ from tqdm import tqdm
 from ...data.vocab import MAX_LENGTH, load_tokenizer, save_tokenizer
 from ...data.vocab import caption_words as grammar_words
 from ...io.files import atomic_file, atomic_folder
-from .data import ConceptData, MixedBatches, caption_words, concept_drawings, shape_scenes
+from ...data.icon_sets import cache_root
+from .data import ConceptData, MixedBatches, caption_words, concept_drawings, load_tensors, shape_scenes
 from .models import (build_scheduler, build_text_encoder, build_unet, build_vae, n_params)
 
 HOLDOUT = 512  # last images of the cache, only for the VAE PSNR
+
+
+def default_work(seed: int) -> Path:
+    """The work folder when --work is not given: in the user's cache, never the shared temporary directory."""
+    return cache_root() / f"prior-work-{seed}"
+
+
+def load_autoencoder(folder: Path):
+    """An autoencoder cached in the work folder (work/vae, work/vae_ft), read from safetensors only: a pickled
+    diffusion_pytorch_model.bin put in its place is refused, never unpickled."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL.from_pretrained(folder, use_safetensors=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train-prior", description=__doc__.splitlines()[0])
     p.add_argument("--out", default="outputs/icon-prior", help="diffusers folder to write (the shipped prior is src/dreamsampler3d/assets/icon-prior)")
     p.add_argument("--work", default=None,
-                   help="cache/checkpoint folder (default ~/.cache/dreamsampler3d/prior-work-SEED)")
+                   help="cache/checkpoint folder (default $DREAMSAMPLER3D_CACHE/prior-work-SEED, "
+                        "~/.cache/dreamsampler3d/prior-work-SEED without it)")
     p.add_argument("--concepts", action=argparse.BooleanOptionalAction, default=True,
                    help="train on the open emoji sets' concepts beside the shape scenes (fetched once)")
     p.add_argument("--shape-fraction", type=float, default=0.3, help="share of each batch from shape scenes")
@@ -81,7 +96,7 @@ def encode_captions(work: Path, name: str, captions: list[str], tok) -> torch.Te
     """Token ids [N, L] of a caption list, cached in work under `name`."""
     path = work / f"ids_{name}.pt"
     if path.exists():
-        return torch.load(path, weights_only=True)
+        return load_tensors(path)
     ids = tok(captions, padding="max_length", max_length=MAX_LENGTH, truncation=True,
               return_tensors="pt").input_ids
     torch.save(ids, path)
@@ -185,7 +200,7 @@ def train_vae(args, work: Path, pool: ImagePool):
     stats_path = work / "vae_stats.json"
     device = pool.images.device
     if args.resume and stats_path.exists():
-        vae = AutoencoderKL.from_pretrained(work / "vae").to(device)
+        vae = load_autoencoder(work / "vae").to(device)
         return vae, json.loads(stats_path.read_text())
     torch.manual_seed(args.seed)
     vae = AutoencoderKL.from_pretrained(Path(args.init) / "vae") if args.init else build_vae()
@@ -202,7 +217,7 @@ def train_vae(args, work: Path, pool: ImagePool):
     steps = fit(list(vae.parameters()), loss_fn, opt, args.vae_minutes, 3e-3, 50, "vae")
     vae.eval()
     stats = {"steps": steps, "minutes": (time.time() - t0) / 60, **pool.psnr(vae), "batch": args.vae_batch}
-    vae.save_pretrained(work / "vae")
+    vae.save_pretrained(work / "vae", safe_serialization=True)
     stats_path.write_text(json.dumps(stats))
     print(f"VAE: {steps} steps, {stats}", flush=True)
     return vae, stats
@@ -215,7 +230,7 @@ def encode_latents(work: Path, vae, images: torch.Tensor) -> torch.Tensor:
     is stored in the VAE config. Cached in work (on the CPU)."""
     path = work / "latents.pt"
     if path.exists():
-        d = torch.load(path, weights_only=True)
+        d = load_tensors(path)
         vae.register_to_config(scaling_factor=d["scaling_factor"])
         return d["latents"].to(images.device)
     chunks = []
@@ -232,14 +247,12 @@ def encode_latents(work: Path, vae, images: torch.Tensor) -> torch.Tensor:
 def finetune_decoder(args, work: Path, vae, pool: ImagePool, latents: torch.Tensor):
     """Train only post_quant_conv + decoder on the cached latents; the latent space (and so
     the UNet) is unchanged, but small shapes get sharper. Cached in work/vae_ft."""
-    from diffusers import AutoencoderKL
-
     stats_path = work / "vae_ft_stats.json"
     device = pool.images.device
     done = {"steps": 0, "minutes": 0.0}
     minutes = args.decoder_minutes
     if args.resume and stats_path.exists():
-        ft = AutoencoderKL.from_pretrained(work / "vae_ft").to(device)
+        ft = load_autoencoder(work / "vae_ft").to(device)
         done = json.loads(stats_path.read_text())
         if done["minutes"] >= minutes - 0.5:
             return ft.eval().requires_grad_(False), done
@@ -262,7 +275,7 @@ def finetune_decoder(args, work: Path, vae, pool: ImagePool, latents: torch.Tens
     vae.eval().requires_grad_(False)
     stats = {"steps": done["steps"] + steps, "minutes": done["minutes"] + (time.time() - t0) / 60,
              **pool.psnr(vae), "batch": args.vae_batch}
-    vae.save_pretrained(work / "vae_ft")
+    vae.save_pretrained(work / "vae_ft", safe_serialization=True)
     stats_path.write_text(json.dumps(stats))
     print(f"decoder fine-tune: {stats}", flush=True)
     return vae, stats
@@ -320,7 +333,7 @@ def train_unet(args, work: Path, batches: MixedBatches, tok, export_fn) -> dict:
     step, elapsed = 0, 0.0
     ckpt = work / "unet_ckpt.pt"
     if args.resume and ckpt.exists():
-        s = torch.load(ckpt, weights_only=True, map_location=device)  # tensors and numbers only: never runs code
+        s = load_tensors(ckpt, map_location=device)  # tensors and numbers only: never runs code
         modules.load_state_dict(s["modules"])
         ema.model.load_state_dict(s["ema"])
         opt.load_state_dict(s["opt"])
@@ -398,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(args.seed)
     device = pick_device(args.device)
     out = Path(args.out).resolve()
-    work = Path(args.work or Path.home() / ".cache" / "dreamsampler3d" / f"prior-work-{args.seed}")
-    work.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work) if args.work else default_work(args.seed)
+    work.mkdir(parents=True, exist_ok=True, mode=0o700)  # a new folder is the user's alone
     shapes, shape_caps = shape_scenes(work, args.n_images, args.seed, args.workers)
     concepts = concept_drawings(work, args.seed) if args.concepts else ConceptData(
         torch.zeros(0, 64, 64, 3, dtype=torch.uint8), [], [], [], [])
