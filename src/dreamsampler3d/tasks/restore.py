@@ -41,7 +41,9 @@ def _build(cfg: RestoreConfig, prior, inputs):
 register(TaskSpec(name="restore", help="super-resolve (sr4, sr8), deblur, denoise or inpaint a degraded image, optional prompt",
                   config=RestoreConfig, build=_build, inputs=("image", "mask", "degradation", "prompts"),
                   order=40,
-                  about="--image is the degraded picture as you have it (for sr4 / sr8: the small one). The prior works "
-                        "at its own size; result.png is the restored image at the output size (sr4: 4x the input).",
+                  about="--image is the degraded picture as you have it (for sr4 / sr8: the small one). The work is done "
+                        "at the model's size (64 px for the embedded prior; height= and width= choose another): the "
+                        "input is resized to that size's measurement (sr4: 16 px) with a note, and result.png is at "
+                        "the model's size. restore-svg has no such limit: it fits the input at its own resolution.",
                   examples=("dreamsampler3d samples samples",
                             "dreamsampler3d restore --image samples/red-circle-16.png --degradation sr4 --out out/sr4")))
