@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..config_base import Common
 from ..errors import require
+from ..generators.mesh_tidy import tidy
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
 from ..io.files import atomic_file
@@ -189,6 +190,8 @@ class TextTo3DTask(SamplingTask):
             mesh = self.nerf.extract_mesh(self.options.mesh_resolution)
         except ValueError as exc:
             return {**files, "mesh_error": str(exc)}
+        mesh, share = tidy(mesh)  # main piece, smoothed, y-up on the ground plane
+        files["mesh_kept_share"] = round(share, 4)
         for fmt in self.options.mesh_formats:
             path = atomic_file(out / f"mesh.{fmt}", lambda tmp, fmt=fmt: mesh.export(tmp, file_type=fmt))
             files[f"mesh_{fmt}"] = path.name
