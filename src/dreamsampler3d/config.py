@@ -15,9 +15,10 @@ from typing import Any
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .config_base import to_yaml  # noqa: F401 (re-exported: config.yaml is written with it)
 from .errors import UserError, require
 from .sampler.operators import DEGRADATIONS
-from .tasks.registry import TaskSpec, get
+from .tasks.registry import TaskSpec, get, set_config_builder
 
 
 def default_yaml(task: str) -> Path | None:
@@ -99,10 +100,6 @@ def _load_yaml(path: Path):
     return OmegaConf.create(data)
 
 
-def to_yaml(cfg) -> str:
-    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
-
-
 def _finite_floats(obj, prefix: str = "") -> None:
     for f in fields(obj):
         value = getattr(obj, f.name)
@@ -163,3 +160,13 @@ def _check_inputs(spec: TaskSpec, cfg) -> None:
                     f"config: degradation must be one of {', '.join(DEGRADATIONS)}, got {cfg.degradation!r}")
             require(cfg.degradation != "inpaint" or cfg.mask, "config: degradation=inpaint needs --mask FILE")
             require(cfg.blur_sigma > 0 and cfg.noise_sigma >= 0, "config: blur_sigma must be > 0 and noise_sigma >= 0")
+
+
+set_config_builder(build_config)  # a task's stages build their configs through it (tasks/registry.py)
+
+
+def run(task: str, config_file: str | None = None, overrides: list[str] = (), flags: dict | None = None, log=print) -> Path:
+    """Python entry point, same semantics as the CLI: ``run('generate', flags={'prompt': 'a red star'})``."""
+    from .tasks.runner import run_config
+
+    return run_config(task, build_config(task, config_file, list(overrides), flags), log)

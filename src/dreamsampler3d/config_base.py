@@ -9,6 +9,13 @@ from typing import Optional
 from .priors.embedded import EMBEDDED
 
 
+def to_yaml(cfg) -> str:
+    """A config dataclass as YAML (what config.yaml holds, and what a run's fingerprint hashes)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
 @dataclass
 class PriorConfig:
     model: str = EMBEDDED  # a diffusers folder, a hub id, or 'embedded'

@@ -102,3 +102,21 @@ def get(name: str) -> TaskSpec:
     if name not in _SPECS:
         raise UserError(f"unknown task {name!r}")
     return _SPECS[name]
+
+
+# The config layer sits above the tasks (docs/architecture.md), yet a task of several stages (restore-svg's
+# two-stage baselines) builds the configs of its stages. config.py hands its builder down when it is imported,
+# which every path to a run goes through: tasks never import config.
+_CONFIG_BUILDER: Callable[..., Any] | None = None
+
+
+def set_config_builder(build: Callable[..., Any]) -> None:
+    global _CONFIG_BUILDER
+    _CONFIG_BUILDER = build
+
+
+def build_stage_config(task: str, flags: dict) -> Any:
+    """A validated config of ``task`` from flags alone (its defaults and YAML otherwise), for a run's stages."""
+    if _CONFIG_BUILDER is None:
+        raise RuntimeError("dreamsampler3d.config is not imported: build configs with config.build_config")
+    return _CONFIG_BUILDER(task, None, [], flags)
