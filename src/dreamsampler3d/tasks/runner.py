@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
-from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.strategies import SingleDeviceStrategy
 import torch
 
@@ -22,7 +21,6 @@ from ..io.images import save_json, save_png, save_text
 from ..priors.diffusion_prior import DiffusionPrior
 from ..priors.embedded import EMBEDDED, config_prompts, domain_note, resolve_model
 from .callbacks import AtomicCheckpoint, Snapshots, StepProgressBar
-from .checkpoint_checks import check_for_run, check_header, read_checkpoint
 from .prepare import build_task, read_inputs
 from .registry import get
 
@@ -72,29 +70,22 @@ def fingerprint(cfg) -> str:
     return hashlib.sha256("\n".join(keep).encode()).hexdigest()[:16]
 
 
-def _check_resume(path: str | None, expected: str, steps: int) -> dict | None:
-    """Before the model loads: the checkpoint read without running code or allocating its tensors, and what needs
-    no model checked (tasks/checkpoint_checks.py); the rest is checked in ``execute``."""
+def _check_resume(path: str | None, expected: str) -> None:
     if path is None:
-        return None
-    ckpt = read_checkpoint(path)
-    check_header(ckpt, path, expected, steps)
-    return ckpt
-
-
-class _Checked(TorchCheckpointIO):
-    """Hands Lightning the checkpoint that passed checkpoint_checks (read once: the file is not read again, so
-    what was checked is what is loaded); saving is torch's."""
-
-    def __init__(self, checkpoint: dict | None):
-        super().__init__()
-        self.checkpoint = checkpoint
-
-    def load_checkpoint(self, path, map_location=None, weights_only=None) -> dict:
-        if self.checkpoint is None:
-            raise RuntimeError("the runner checks a checkpoint before Lightning loads it")
-        checkpoint, self.checkpoint = self.checkpoint, None
-        return checkpoint
+        return
+    if not Path(path).is_file():
+        raise UserError(f"--resume {path}: no such checkpoint")
+    try:  # tensors and plain containers only: a checkpoint from elsewhere must not run code when read
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol would precede our one line
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise UserError(f"--resume {path}: not a readable checkpoint of this tool (only tensors and plain values "
+                        f"are read; {type(exc).__name__})") from None
+    if not isinstance(ckpt, dict):
+        raise UserError(f"--resume {path}: not a checkpoint of this tool")
+    if ckpt.get("run_fingerprint") != expected:
+        raise UserError(f"--resume {path}: the checkpoint belongs to a run with a different configuration")
 
 
 class _Fingerprint(L.Callback):
