@@ -1,9 +1,10 @@
 """Every hostile or malformed input of the hardening issue, run through the real command line, one process each,
 with a time and memory bound; prints what happened (exit code, seconds, the first line on stderr).
 
-    python benchmarks/hostile_input.py [--src OTHER/src] [--timeout 30]
+    python benchmarks/hostile_input.py [--src OTHER/src] [--timeout 30] [--round 1|2|all]
 
---src runs another checkout's code (PYTHONPATH), for a before/after table.
+--src runs another checkout's code (PYTHONPATH), for a before/after table. Round 1: the first hardening issue's
+cases; round 2: the second's (work-setting bounds, crafted checkpoint fields, stroke extremes, slow refusals).
 """
 
 from __future__ import annotations
@@ -126,11 +127,101 @@ def cases(d: Path) -> list[tuple[str, list[str], str | None]]:
     ]
 
 
+def _crafted_checkpoints(d: Path, env: dict, g: list[str]) -> dict[str, str]:
+    """Checkpoints of a real run of ``g`` (the fingerprint right), each with one field edited as a crafted file
+    would: these are what the fingerprint cannot catch."""
+    import torch
+
+    run = d / "ckpt_run"
+    subprocess.run([sys.executable, "-m", "dreamsampler3d.cli.main", *g, "--steps", "4", "run.checkpoint_every=1",
+                    "--out", str(run)], env=env, capture_output=True, timeout=300)
+    source = run / "checkpoints" / "last.ckpt"
+    if not source.is_file():
+        return {}
+    edits = {
+        "NaN latent": lambda c, k: c["sampler_state"][k].fill_(float("nan")),
+        "8x8 latent": lambda c, k: c["sampler_state"].__setitem__(k, c["sampler_state"][k][..., :8, :8].clone()),
+        "1x4x4000x4000 latent in 9 KB": lambda c, k: c["sampler_state"].__setitem__(
+            k, torch.zeros(1, 1, 1, 1).expand(1, 4, 4000, 4000)),
+        "done=-5": lambda c, k: c["sampler_state"].__setitem__("done", torch.tensor(-5)),
+        "bad RNG state": lambda c, k: c.__setitem__("sampler_rng", torch.zeros(10, dtype=torch.uint8)),
+        "missing RNG state": lambda c, k: c.pop("sampler_rng"),
+    }
+    out = {}
+    for name, edit in edits.items():
+        ckpt = torch.load(source, map_location="cpu", weights_only=True)
+        key = next(k for k, v in ckpt["sampler_state"].items() if v.dim() == 4)
+        edit(ckpt, key)
+        path = d / f"crafted-{len(out)}.ckpt"
+        torch.save(ckpt, path)
+        out[name] = str(path)
+    return out
+
+
+def round_two(d: Path, env: dict) -> list[tuple[str, list, str | None]]:
+    """The second hardening issue's cases."""
+    def write(name: str, text: str | bytes) -> str:
+        p = d / name
+        p.write_bytes(text.encode() if isinstance(text, str) else text)
+        return str(p)
+
+    zigzag = " ".join(f"L{10 + (k % 40)} {10 + 1.3 * (k % 37)}" for k in range(1100))
+    stroked = write("stroked.svg", svg(f'<path d="M10 10 {zigzag}" fill="none" stroke="black" stroke-width="2" '
+                                       'stroke-linejoin="round" stroke-linecap="round"/>'))
+    miter = write("miter.svg", svg('<path d="M10 10 L50 10 L10 10" fill="none" stroke="red" stroke-width="4" '
+                                   'stroke-miterlimit="1e6"/>'))
+    big_viewbox = write("vb2.svg", svg('<rect width="5e307" height="5e307" fill="red"/>', 'viewBox="0 0 1e308 1e308"'))
+    flat_fill = write("flatfill.svg", svg('<path d="M10 10 L20 10" fill="red"/>'))
+    from dreamsampler3d.renderers.svg.limits import LIMITS
+
+    head = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><path d="M0 0 '
+    body = "L1 1 " * ((LIMITS.max_bytes - len(head)) // 5 + 1)
+    over = write("over.svg", head + body + '"/></svg>')
+    within = write("within.svg", head + "L1 1 " * (30_000_000 // 5) + '"/></svg>')
+    many = write("many.svg", svg('<rect width="1" height="1"/>' * 190_000))
+    Image.fromarray(np.full((1, 1000, 3), 200, np.uint8)).save(d / "line.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)).save(d / "noise.png")
+    Image.new("RGB", (64, 64), "white").save(d / "white.png")
+    g = ["generate", "--prompt", "a red star", "--no-progress"]
+    v = ["vectorize", "--image", str(d / "white.png"), "--steps", "2", "--no-progress"]
+    cases = [
+        ("edit-svg, 13 KB round-joined stroke", ["edit-svg", "--svg", stroked, "--prompt", "a red zigzag", "--steps", "2",
+                                                 "--out", str(d / "z1"), "--no-progress"], None),
+        ("vectorize output_size=30000", [*v, "--out", str(d / "w1"), "output_size=30000"], None),
+        ("vectorize output_size=100000", [*v, "--out", str(d / "w2"), "output_size=100000"], None),
+        ("svg.num_paths=2000 svg.init=blobs", ["text-to-svg", "--prompt", "a red star", "--steps", "2", "--out",
+                                               str(d / "w3"), "svg.num_paths=2000", "svg.init=blobs", "--no-progress"], None),
+        ("render-svg --size 16384 (advertised)", ["render-svg", miter, "--size", "16384",
+                                                  "--out", str(d / "big.png")], None),
+        ("generate --steps 1000", [*g, "--steps", "1000", "--out", str(d / "s1000")], None),
+        ("stroke-miterlimit=1e6", ["render-svg", miter, "--out", str(d / "m.png")], None),
+        ("edit-svg on a 1e308 viewBox", ["edit-svg", "--svg", big_viewbox, "--prompt", "a blue square", "--steps", "2",
+                                         "--out", str(d / "z2"), "--no-progress"], None),
+        ("edit-svg on a fill of no area", ["edit-svg", "--svg", flat_fill, "--prompt", "a blue square", "--steps",
+                                           "2", "--out", str(d / "z3"), "--no-progress"], None),
+        ("vectorize --method trace, 1000x1 image", ["vectorize", "--image", str(d / "line.png"), "--method", "trace",
+                                                   "--out", str(d / "t1"), "--no-progress"], None),
+        ("prompt with a byte that is not UTF-8", [*g[:1], "--prompt", b"a \xff cat", *g[3:], "--steps", "2", "--out",
+                                                  str(d / "u1")], None),
+        ("--out /proc/x", [*g, "--steps", "2", "--out", "/proc/x"], None),
+        ("a file one byte over max_bytes", ["render-svg", over, "--out", str(d / "o1.png")], None),
+        ("a 30 MB path inside the byte limit", ["render-svg", within, "--out", str(d / "o2.png")], None),
+        ("190,000 elements", ["render-svg", many, "--out", str(d / "o3.png")], None),
+        ("restore-svg on random noise", ["restore-svg", "--image", str(d / "noise.png"), "--degradation", "blur",
+                                         "--steps", "2", "--out", str(d / "n1"), "--no-progress"], None),
+    ]
+    for name, path in _crafted_checkpoints(d, env, g).items():
+        cases.append((f"--resume, {name}", [*g, "--steps", "4", "run.checkpoint_every=1", "--out", str(d / f"c{len(cases)}"),
+                                            "--resume", path], None))
+    return cases
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--src", help="run this checkout's src/ instead of the installed package")
     ap.add_argument("--timeout", type=float, default=30.0)
     ap.add_argument("--memory-gb", type=float, default=6.0)
+    ap.add_argument("--round", choices=["1", "2", "all"], default="all")
     args = ap.parse_args()
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONWARNINGS="default")
     if args.src:
@@ -140,7 +231,8 @@ def main() -> None:
     print("|---|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        for name, argv, marker in cases(d):
+        todo = (cases(d) if args.round in ("1", "all") else []) + (round_two(d, env) if args.round in ("2", "all") else [])
+        for name, argv, marker in todo:
             start = time.perf_counter()
             try:
                 res = subprocess.run(

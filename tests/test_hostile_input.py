@@ -203,7 +203,9 @@ def test_a_previous_runs_folder_is_not_mixed_with_a_new_run(tiny_folders, tmp_pa
     _one_line_error(capsys, main(args + ["--seed", "5"]), "previous run")
     assert (out / "result.png").read_bytes() == first  # untouched
     assert main(args + ["--seed", "5", "--overwrite"]) == 0
+    assert "keeps the previous run's files until this run completes" in capsys.readouterr().err
     assert (out / "result.png").read_bytes() != first
+    assert not (out / ".overwrite").exists()  # swapped in whole
     code = main(args + ["--overwrite", "sampler.guidance=nan"])  # fails after nothing was removed ...
     _one_line_error(capsys, code, "guidance")
     assert (out / "result.png").exists()
@@ -244,3 +246,151 @@ def test_cli_waits_passively_and_leaves_a_core(tmp_path):
     kept = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_NUM_THREADS": "2"}, capture_output=True,
                           text=True, check=True).stdout.split()
     assert kept[2] == "2"  # the user's OMP_NUM_THREADS wins
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Issue 23, round two: tracebacks, slow refusals, misleading messages.
+def test_render_size_help_and_check_say_what_is_accepted(tmp_path, capsys, monkeypatch):
+    """`--size 16384` was advertised (by the check's own message) and refused by the pixel limit. The bound is the
+    pixel limit itself: a wide picture may be that wide, a square one may not, and a width over the limit even at one
+    row is refused before the file is read."""
+    from dreamsampler3d.cli.render_svg import _parser
+    from dreamsampler3d.renderers.svg.limits import LIMITS
+
+    assert "16384" not in _parser().format_help()
+    monkeypatch.setattr(LIMITS, "max_pixels", 128 * 32)
+    (tmp_path / "wide.svg").write_text(_svg('<rect width="40" height="10"/>', 'width="40" height="10"'))
+    out = tmp_path / "out.png"
+    assert main(["render-svg", str(tmp_path / "wide.svg"), "--size", "128", "--out", str(out)]) == 0
+    assert Image.open(out).size == (128, 32)
+    (tmp_path / "in.svg").write_text(_svg('<rect width="10" height="10"/>'))
+    _one_line_error(capsys, main(["render-svg", str(tmp_path / "in.svg"), "--size", "128", "--out", str(out)]),
+                    "pixels", "4,096")
+    line = _one_line_error(capsys, main(["render-svg", str(tmp_path / "in.svg"), "--size", "5000", "--out",
+                                         str(out)]), "--size")
+    assert "1..4,096" in line
+
+
+@pytest.mark.parametrize("d", ["M10 10 L50 10 L10 10", "M10 10 L50 10 L10 10 Z", "M10 30 L50 30 L49 30"],
+                         ids=["u-turn", "closed-u-turn", "short-u-turn"])
+def test_a_u_turn_under_a_huge_miter_limit_is_bevelled(tmp_path, capsys, d):
+    """stroke-miterlimit="1e6" at a U-turn: the miter is infinitely long, so SVG bevels it whatever the limit; the
+    limit test passed and 0 x inf gave NaN outline points (a 'cannot convert float NaN to integer' traceback)."""
+    from dreamsampler3d.metrics.svg_quality import render_svg
+
+    text = _svg(f'<path d="{d}" fill="none" stroke="#000000" stroke-width="4" stroke-miterlimit="1e6"/>')
+    code, out = _render(tmp_path, text)
+    assert code == 0, capsys.readouterr().err
+    ours = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert np.abs(ours - render_svg(text, 64).astype(int)).max() <= 2
+
+
+def test_a_non_finite_outline_is_one_line_not_a_traceback():
+    """Whatever else makes an outline NaN, the band planner says so in one line (it was int(NaN))."""
+    import torch
+
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.renderers.svg.bands import band_rows
+
+    edges = torch.tensor([[0.0, 0.0, 10.0, 10.0], [float("nan"), 1.0, 2.0, 3.0]])
+    with pytest.raises(UserError, match="non-finite"):
+        band_rows(edges, 64, 64)
+
+
+def test_a_1e308_viewbox_with_a_shape_in_it_becomes_a_canvas(tmp_path):
+    """edit-svg on `viewBox="0 0 1e308 1e308"` holding a 10-unit square: the canvas height was 64 * 1e308 / 1e308,
+    whose product overflows first (an OverflowError traceback)."""
+    import torch
+
+    from dreamsampler3d.generators.svg import SVGConfig
+    from dreamsampler3d.generators.svg_from_scene import canvas_for, generator_from_scene
+    from dreamsampler3d.renderers.svg.svg_io import load_svg
+
+    assert canvas_for(1e308, 1e308, 64, 8)[:2] == (64.0, 64.0)
+    assert canvas_for(1e308, 1e308, 64)[:2] == (64, 64.0)
+    scene = load_svg(_svg('<rect width="10" height="10" fill="#ff0000"/>', 'viewBox="0 0 1e308 1e308"'))
+    g = generator_from_scene(scene, SVGConfig(), 64, 8)
+    assert (g.width, g.height) == (64.0, 64.0) and bool(torch.isfinite(g.points).all())
+
+
+def test_a_one_pixel_high_image_traces(tmp_path, capsys):
+    """vectorize --method trace on a 1000 x 1 image: counting visible paths rendered result.svg 256 px wide, 0.26 px
+    high, and cairosvg raised 'The SVG size is undefined'."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (1, 1000, 3), dtype=np.uint8)).save(tmp_path / "thin.png")
+    code = main(["vectorize", "--image", str(tmp_path / "thin.png"), "--method", "trace", "--out",
+                 str(tmp_path / "o"), "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "o" / "result.svg").exists()
+
+
+def test_no_shapes_in_noise_is_not_called_a_flat_colour(tmp_path, capsys):
+    """Random noise has no region large enough to be a shape; the message said 'the image is a single flat
+    colour' (it still does for one: test_single_colour_image_is_a_clear_error)."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (1, 1000, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
+    code = main(["vectorize", "--image", str(tmp_path / "noise.png"), "--out", str(tmp_path / "o"), "--no-progress",
+                 "--steps", "2"])
+    line = _one_line_error(capsys, code, "no shapes", "noise")
+    assert "flat colour)" not in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_vectoriser_examines_each_region_in_its_box(monkeypatch):
+    """512 x 512 noise has thousands of candidate regions; each was examined on the whole up-sampled image (and
+    kept whole until the largest were chosen): 300+ s and 13 GB. Now in its bounding box: about 12 s, 1.1 GB."""
+    import scipy.ndimage
+
+    from dreamsampler3d.generators.svg_init import vectorise
+
+    shapes = []
+    real = scipy.ndimage.binary_fill_holes
+    monkeypatch.setattr(scipy.ndimage, "binary_fill_holes", lambda m, *a, **k: shapes.append(m.shape) or real(m, *a, **k))
+    img = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    v = vectorise(img)
+    assert v.outlines and len(shapes) > 24  # regions were examined, more than are kept
+    assert all(h * w <= (64 * 4) ** 2 / 4 for h, w in shapes), max(shapes)
+
+
+@pytest.mark.parametrize("name, body", [
+    # 800,000 segments as implicit line-tos (two numbers each, at least 1.6 M / 7 counted), a 3.2 MB file
+    ("implicit", '<path d="M0 0 L' + "1 1 0 1 " * 400_000 + 'Z"/>'),
+    ("rects", '<rect width="1" height="1"/>' * 60_000),  # 60,000 elements, 240,000 segments
+], ids=["implicit", "rects"])
+def test_too_many_written_segments_are_refused_before_parsing(tmp_path, capsys, monkeypatch, name, body):
+    """A 30 MB path took 56 s and 1.5 GB (190,000 elements 73 s) before the render's segment count refused it: the
+    SVG's written segments are counted on the XML tree, before svgelements builds its objects."""
+    import svgelements
+
+    def parse(*args, **kwargs):
+        raise AssertionError("svgelements parsed a file the segment count should have refused")
+
+    monkeypatch.setattr(svgelements.SVG, "parse", parse)
+    code, out = _render(tmp_path, _svg(body))
+    line = _one_line_error(capsys, code, "segments written", "limit")
+    assert re.search(r"at least [\d,]+ is over the limit of 200,000", line), line
+    assert not out.exists()
+
+
+def test_limits_print_counts_exactly_and_the_files_own_size(tmp_path, capsys, monkeypatch):
+    """'3.35544e+07 is over the limit of 3.35544e+07': counts are written in full, and a file read only up to the
+    limit is reported at its real size."""
+    from dreamsampler3d.renderers.svg.limits import LIMITS
+
+    monkeypatch.setattr(LIMITS, "max_bytes", 10_000_000)
+    text = _svg("<!--" + "x" * 10_000_050 + "-->")
+    code, out = _render(tmp_path, text)
+    line = _one_line_error(capsys, code, "size in bytes")
+    assert f"{len(text):,} is over the limit of 10,000,000" in line, line
+
+
+def test_edit_svg_on_shapes_with_no_area_is_one_line(tmp_path, capsys):
+    """A fill of a straight line passes the 'has a painted shape' check but outlines to nothing; it was a
+    ValueError traceback from generator_from_scene (found by the fuzz run through edit-svg's outlines)."""
+    svg = tmp_path / "flat.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+                   '<path d="M10 10 L20 10" fill="red"/></svg>')
+    code = main(["edit-svg", "--svg", str(svg), "--prompt", "a red square", "--out", str(tmp_path / "o"),
+                 "--no-progress"])
+    _one_line_error(capsys, code, "no shape with an area")
+    assert not (tmp_path / "o").exists()

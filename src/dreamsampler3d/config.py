@@ -17,8 +17,31 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .config_base import to_yaml  # noqa: F401 (re-exported: config.yaml is written with it)
 from .errors import UserError, require
+from .renderers.svg.limits import LIMITS
 from .sampler.operators import DEGRADATIONS
 from .tasks.registry import TaskSpec, get, set_config_builder
+
+# The most each work setting may ask for, in one table: checked for every task whose config has the key, before any
+# input is read or the model loads, and shown by `dreamsampler3d <task> --help`. Each is well above what a run
+# needs and below what exhausts a machine or never ends (output_size=30000 took 3.9 GB before failing;
+# svg.num_paths=2000 spent 400+ s cleaning up). A list's bound is on its length.
+SIDE = math.isqrt(LIMITS.max_pixels)  # 8192 px: the rasteriser's pixel bound (DREAMSAMPLER3D_MAX_PIXELS), squared
+MODEL_SIDE = 1024  # the largest native size of a Stable-Diffusion-family model (SDXL): an SVG canvas by default
+BOUNDS: dict[str, int] = {
+    "run.steps": 1000,
+    "run.snapshot_every": 1000, "run.checkpoint_every": 1000, "video_every": 1000,  # (more than the steps: never)
+    "height": 2048, "width": 2048,  # pixels the model works at
+    "output_size": SIDE,  # result.svg's size, rendered to result.png
+    "svg.num_paths": 256, "svg.segments": 64, "svg.colours": 32, "svg.render_scale": 8, "svg.samples": 8,
+    "svg.prune_every": 100_000,
+    "inner_steps": 64, "inversion_fixed_point_iters": 50, "cg_iters": 200, "sampler.cg_iters": 200,
+    "sampler.dreamsampler_every": 1000,
+    "views": 64, "views_per_step": 64, "render_size": 512, "mesh_resolution": 256, "orbit_frames": 360,
+    "nerf.samples_per_ray": 512, "nerf.field.plane_resolution": 1024, "nerf.field.features": 128,
+    "nerf.field.hidden": 512,
+    "prompts": 16, "masks": 16, "mesh_formats": 3,
+}
+WHY = {"run.steps": "a Stable-Diffusion-family model has 1000 training timesteps"}  # said with the bound
 
 
 def default_yaml(task: str) -> Path | None:
@@ -58,6 +81,9 @@ def _merge(task: str, config_file: str | None = None, overrides: list[str] = (),
         bad = [o for o in overrides if "=" not in o]
         if bad:
             raise UserError(f"override {bad[0]!r} is not of the form key=value")
+        for o in overrides:  # before OmegaConf reads them (it fails on a lone surrogate with a long message)
+            key, _, value = o.partition("=")
+            _utf8(key.encode("utf-8", "backslashreplace").decode(), value)
         layers.append(OmegaConf.from_dotlist(list(overrides)))
         if flags:
             layers.append(OmegaConf.create(flags))
@@ -100,13 +126,63 @@ def _load_yaml(path: Path):
     return OmegaConf.create(data)
 
 
-def _finite_floats(obj, prefix: str = "") -> None:
+def _numbers_and_text(obj, prefix: str = "") -> None:
+    """Every number finite, every text encodable as UTF-8 (a byte that is not UTF-8 on the command line reaches
+    Python as a lone surrogate, which config.yaml cannot hold)."""
     for f in fields(obj):
         value = getattr(obj, f.name)
+        key = f"{prefix}{f.name}"
         if is_dataclass(value):
-            _finite_floats(value, f"{prefix}{f.name}.")
+            _numbers_and_text(value, f"{key}.")
         elif isinstance(value, float):
-            require(math.isfinite(value), f"config: {prefix}{f.name} must be a finite number, got {value}")
+            require(math.isfinite(value), f"config: {key} must be a finite number, got {value}")
+        else:
+            for text in value if isinstance(value, list) else [value]:
+                if isinstance(text, str):
+                    _utf8(key, text)
+
+
+def _utf8(key: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        char = text[exc.start]
+        byte = f"byte 0x{ord(char) - 0xDC00:02x}" if 0xDC80 <= ord(char) <= 0xDCFF else f"U+{ord(char):04X}"
+        raise UserError(f"config: {key} is not UTF-8 text ({byte} at character {exc.start + 1})") from None
+
+
+_ABSENT = object()
+
+
+def _value(cfg, key: str):
+    """cfg's value at a dotted key, or _ABSENT."""
+    for part in key.split("."):
+        cfg = getattr(cfg, part, _ABSENT)
+    return cfg
+
+
+def bounds(cfg) -> dict[str, int]:
+    """The entries of BOUNDS that apply to this config (its keys, dotted)."""
+    return {key: most for key, most in BOUNDS.items() if _value(cfg, key) is not _ABSENT}
+
+
+def _bounded(cfg) -> None:
+    """The upper bounds of BOUNDS, then the rendered size they imply together (an SVG task renders its canvas at
+    svg.render_scale x svg.samples)."""
+    for key, most in bounds(cfg).items():
+        obj = _value(cfg, key)
+        if isinstance(obj, list):
+            require(len(obj) <= most, f"config: {key} takes at most {most} values, got {len(obj)}")
+        elif obj is not None:
+            why = f" ({WHY[key]})" if key in WHY else ""
+            require(obj <= most, f"config: {key} must be at most {most:,}{why}, got {obj:,}")
+    svg = getattr(cfg, "svg", None)
+    if svg is not None and hasattr(svg, "render_scale"):
+        side = max(getattr(cfg, "height", None) or 0, getattr(cfg, "width", None) or 0) or MODEL_SIDE
+        require(side * svg.render_scale * svg.samples <= SIDE,
+                f"config: svg.render_scale x svg.samples ({svg.render_scale} x {svg.samples}) renders a {side} px "
+                f"canvas {side * svg.render_scale * svg.samples:,} px wide, over the {SIDE:,} px limit "
+                "(DREAMSAMPLER3D_MAX_PIXELS raises it)")
 
 
 def _component_problems(obj, prefix: str = "") -> None:
@@ -121,8 +197,9 @@ def _component_problems(obj, prefix: str = "") -> None:
 
 def validate(task: str, cfg) -> None:
     """Value checks a type system cannot express; each failure names its key."""
-    _finite_floats(cfg)
+    _numbers_and_text(cfg)
     _component_problems(cfg)
+    _bounded(cfg)
     run = cfg.run
     require(run.steps >= 1, f"config: run.steps must be >= 1, got {run.steps}")
     require(0 <= run.seed < 2**32, f"config: run.seed must lie in 0..{2**32 - 1}, got {run.seed}")

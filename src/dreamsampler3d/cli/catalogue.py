@@ -30,16 +30,19 @@ def _applies(key: str, needs_prior: bool, inputs: tuple[str, ...]) -> bool:
 
 def info(spec) -> dict[str, Any]:
     """One task's entry, from its registry spec and its config defaults."""
-    from ..config import default_config
+    from ..config import SIDE, bounds, default_config
     from .command import dotted
 
-    defaults = dotted(default_config(spec.name))
+    cfg = default_config(spec.name)
+    defaults = dotted(cfg)
     return {
         "name": spec.name, "help": spec.help, "about": spec.about, "examples": list(spec.examples),
         "inputs": list(spec.inputs), "methods": list(spec.methods), "method_help": spec.method_help,
         "needs_prior": spec.needs_prior, "method_default": defaults.get("method"),
         "steps_default": defaults.get("run.steps"), "out_default": defaults.get("run.out"),
         "options": {k: v for k, v in defaults.items() if _applies(k, spec.needs_prior, tuple(spec.inputs))},
+        "bounds": bounds(cfg),  # the most each work setting may ask for (config.BOUNDS)
+        "render_side": SIDE if hasattr(getattr(cfg, "svg", None), "render_scale") else None,
     }
 
 

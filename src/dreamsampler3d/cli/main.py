@@ -38,7 +38,18 @@ def _epilog(info: dict[str, Any]) -> str:
     for head, items in groups.items():
         text = f"{head}.{{{', '.join(items)}}}" if head else ", ".join(items)
         lines += textwrap.wrap(text, 110, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+    most = ", ".join(f"{k}={v}" if k.split(".")[-1] not in LISTS else f"{k}: {v} values"
+                     for k, v in info.get("bounds", {}).items())
+    if most:
+        lines += ["", "the most each work setting may ask for (more is an error):"]
+        if info.get("render_side"):
+            most += (f"; svg.render_scale x svg.samples x the canvas side (height / width, else 1024) at most "
+                     f"{info['render_side']} px")
+        lines += textwrap.wrap(most, 110, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
     return "\n".join(lines + ["", OVERRIDES_NOTE])
+
+
+LISTS = ("prompts", "masks", "mesh_formats")  # bounds on how many values a list holds
 
 
 def _show(value: Any) -> str:
@@ -78,7 +89,9 @@ def _task_parser(info: dict[str, Any]) -> argparse.ArgumentParser:
     if info["methods"]:
         p.add_argument("--method", choices=info["methods"],
                        help=f"{info['method_help']} (default: {info['method_default']})")
-    p.add_argument("--steps", type=int, help=f"sampler steps (default: {info['steps_default']})")
+    most = info.get("bounds", {}).get("run.steps")
+    p.add_argument("--steps", type=int, help=f"sampler steps{f', at most {most}' if most else ''} "
+                                             f"(default: {info['steps_default']})")
     p.add_argument("--seed", type=int, help="random seed (default: 0; same seed, same machine: same bytes)")
     p.add_argument("--out", help=f"output folder (default: {info['out_default']})")
     p.add_argument("--config", help="YAML file merged over the task's defaults")

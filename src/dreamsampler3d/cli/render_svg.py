@@ -14,7 +14,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dreamsampler3d render-svg",
                                 description="rasterise an SVG file with the differentiable PyTorch rasteriser")
     p.add_argument("input", metavar="IN.svg", help="SVG file")
-    p.add_argument("--size", type=int, default=256, help="output width in pixels (height follows the aspect ratio)")
+    p.add_argument("--size", type=int, default=256,
+                   help="output width in pixels (height follows the aspect ratio); width x height x samples^2 may "
+                        "be at most 67,108,864 (8192 x 8192; DREAMSAMPLER3D_MAX_PIXELS changes it)")
     p.add_argument("--out", required=True, metavar="OUT.png", help="PNG to write (straight RGBA)")
     p.add_argument("--samples", type=int, default=1, help="supersampling per axis on top of exact area coverage")
     p.add_argument("--background", default=None, help="opaque background colour, e.g. white or #ffffff")
@@ -33,10 +35,13 @@ def run(args: argparse.Namespace) -> None:
     from ..io.files import atomic_file
     from ..renderers.svg.svg_io import load_svg
 
-    if args.size < 1 or args.size > 16384:
-        raise UserError(f"--size must be between 1 and 16384, got {args.size}")
+    from ..renderers.svg.limits import LIMITS, exact
+
     if args.samples < 1 or args.samples > 16:
         raise UserError(f"--samples must be between 1 and 16, got {args.samples}")
+    if args.size < 1 or args.size * args.samples ** 2 > LIMITS.max_pixels:  # over even at one row
+        raise UserError(f"--size must lie in 1..{exact(LIMITS.max_pixels // args.samples ** 2)} "
+                        f"(width x height x samples^2 at most {exact(LIMITS.max_pixels)} pixels), got {args.size}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scene = load_svg(args.input)

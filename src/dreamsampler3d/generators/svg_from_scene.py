@@ -124,10 +124,10 @@ def canvas_for(width: float, height: float, canvas: int, multiple: int = 1) -> t
     take), holding a ``width`` x ``height`` document scaled uniformly and centred.
     Returns (canvas width, canvas height, scale, x offset, y offset)."""
     if multiple <= 1:
-        return canvas, canvas * height / width, canvas / width, 0.0, 0.0
+        return canvas, canvas * (height / width), canvas / width, 0.0, 0.0  # (h / w) first: 64 * 1e308 overflows
     def side(v: float) -> int:
         return max(multiple, int(round(v / multiple)) * multiple)
-    w, h = (side(canvas), side(canvas * height / width)) if width >= height else (side(canvas * width / height), side(canvas))
+    w, h = (side(canvas), side(canvas * (height / width))) if width >= height else (side(canvas * (width / height)), side(canvas))
     scale = min(w / width, h / height)
     return float(w), float(h), scale, (w - scale * width) / 2, (h - scale * height) / 2
 
@@ -150,7 +150,8 @@ def generator_from_scene(scene: Scene, config: SVGConfig, canvas: int, multiple:
             if contours:
                 layers.append((contours, torch.cat([colour[:3], colour[3:] * opacity])))
     if not layers:
-        raise ValueError("the SVG has no filled or stroked shapes")
+        # a fill of no area, a hair-thin stroke: drawable on paper, nothing once outlined (the fuzz found this)
+        raise UserError("the SVG has no shape with an area to edit (its fills and strokes are empty once outlined)")
     background = (1.0, 1.0, 1.0)
     first = Shape(layers[0][0])
     if len(layers) > 1 and _is_backdrop(first, scene) and float(layers[0][1][3]) >= 0.999:

@@ -107,7 +107,10 @@ def render_svg(svg_text: str, size: int = 256) -> np.ndarray:
     import cairosvg
 
     data = svg_text.encode("utf-8")
-    img = _png_to_rgb(cairosvg.svg2png(bytestring=data, output_width=size))  # [H, size, 3]
+    try:
+        img = _png_to_rgb(cairosvg.svg2png(bytestring=data, output_width=size))  # [H, size, 3]
+    except ValueError:  # 'The SVG size is undefined': a thin document (1000 x 1) rounds to 0 rows at this width
+        img = _png_to_rgb(cairosvg.svg2png(bytestring=data, output_width=size, output_height=1))
     if img.shape[0] != size and abs(img.shape[0] - size) <= 1:
         # square up to rounding of the intrinsic size: force exactly size x size
         img = _png_to_rgb(cairosvg.svg2png(bytestring=data, output_width=size,

@@ -9,7 +9,8 @@ from ..sampler.schedule import Schedule
 
 
 def ddim_schedule(scheduler_config: dict, num_steps: int) -> Schedule:
-    """Reproduce diffusers' DDIM time grid exactly (spacing, offset, final alpha) from a scheduler config."""
+    """Reproduce diffusers' DDIM time grid exactly (spacing, offset, final alpha) from a scheduler config; a grid
+    that would pass the last trained timestep (1000 steps with steps_offset 1) is moved down to fit."""
     from diffusers import DDIMScheduler
 
     if num_steps < 1:
@@ -20,6 +21,9 @@ def ddim_schedule(scheduler_config: dict, num_steps: int) -> Schedule:
                          "timesteps")
     sched.set_timesteps(num_steps)
     ts = sched.timesteps.long()
+    over = int(ts.max()) - (sched.config.num_train_timesteps - 1)
+    if over > 0:  # 'leading' spacing with steps_offset 1 asks for t = 1000 of 0..999 at 1000 steps (an IndexError
+        ts = ts - over  # in diffusers' own pipeline too): the grid moves down to start at the last trained timestep
     ac = sched.alphas_cumprod.float()
     step = sched.config.num_train_timesteps // num_steps
     prev = [int(t) - step for t in ts]

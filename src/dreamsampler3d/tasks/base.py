@@ -100,6 +100,47 @@ class SamplingTask(L.LightningModule):
         checkpoint["sampler_rng"] = self.generator.get_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """``checkpoint`` has passed tasks/checkpoint_checks.py (``check_checkpoint`` below) before it gets here."""
         self.state = {k: v.to(self.run_device) for k, v in checkpoint["sampler_state"].items()}
         self.resumed_at = int(self.state["done"]) if "done" in self.state else 0
         self.generator.set_state(checkpoint["sampler_rng"])
+
+    # ------------------------------------------------------------------ --resume: what this run writes
+    def state_template(self) -> dict[str, Tensor]:
+        """The tensors of ``state`` in this run's checkpoints (their dtypes and shapes): by default those of
+        ``initial_state()``, computed on copies of the random generators (the run's own draws are untouched), and
+        the step counter. Only a resume asks for it; a task whose start is costly may return the same shapes
+        cheaply."""
+        rng = self.generator.get_state()
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+        try:
+            with torch.random.fork_rng(devices=devices), torch.no_grad():
+                state = self.initial_state()
+        finally:
+            self.generator.set_state(rng)
+        return {**{k: v.detach().cpu() for k, v in state.items()}, "done": torch.tensor(0)}
+
+    def dynamic_state_keys(self) -> tuple[str, ...]:
+        """State entries whose shape is not fixed by the run (``check_checkpoint`` of a subclass checks them)."""
+        return ()
+
+    def dynamic_parameter_prefixes(self) -> tuple[str, ...]:
+        """state_dict keys of parameters built during the run (``check_checkpoint`` of a subclass checks them);
+        every other parameter must match this module's own."""
+        return ()
+
+    def check_checkpoint(self, checkpoint: dict, check, done: int) -> None:
+        """The task's own fields of a --resume checkpoint (``check``: a checkpoint_checks.Check), before any is
+        used: ``sampler_state`` holds exactly the template's entries (plus the dynamic ones), each of its dtype and
+        shape, finite and within bounds. ``done`` (1 .. steps - 1) and the RNG state are checked already."""
+        state = check.mapping(checkpoint["sampler_state"], "sampler_state")
+        template, dynamic = self.state_template(), self.dynamic_state_keys()
+        for key in state:
+            if key not in template and key not in dynamic:
+                check.fail(f"sampler_state.{key}", "not a field this run writes")
+        for key, like in template.items():
+            if key == "done" or key in dynamic:
+                continue
+            if key not in state:
+                check.fail(f"sampler_state.{key}", "missing")
+            check.like(state[key], like, f"sampler_state.{key}")

@@ -49,7 +49,17 @@ def check_latent_start(cfg) -> None:
     require(cfg.pixel_weight >= 0, f"config: pixel_weight must be >= 0, got {cfg.pixel_weight}")
 
 
+def new_optimiser(svg: SVGGenerator) -> torch.optim.Optimizer:
+    """The optimiser of a generator's parameters (a new one for each generator)."""
+    return torch.optim.Adam(svg.parameter_groups(), betas=(0.9, 0.9))
+
+
 class SVGTask(SamplingTask):
+    # State entries tied to the generator's shapes, checked against the checkpoint's own generator on --resume
+    # (edit-svg's frozen shapes): indices of shapes, and copies of one of the generator's parameters.
+    shape_indices: tuple[str, ...] = ("frozen", "pinned")
+    parameter_copies: dict[str, str] = {"frozen_points": "points", "frozen_fills": "fills"}
+
     def __init__(self, prior, svg: SVGGenerator | None, num_steps: int, seed: int, output_size: int,
                  video_every: int, config: SVGConfig, inner_steps_total: int):
         """``svg`` may be None when the task builds its generator during the run (``set_generator``);
@@ -74,7 +84,7 @@ class SVGTask(SamplingTask):
 
     def optimiser(self) -> torch.optim.Optimizer:
         if self.opt is None:
-            self.opt = torch.optim.Adam(self.svg.parameter_groups(), betas=(0.9, 0.9))
+            self.opt = new_optimiser(self.svg)
         return self.opt
 
     def optimiser_step(self, loss: Tensor) -> None:
@@ -179,7 +189,8 @@ class SVGTask(SamplingTask):
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Runs before Lightning loads the weights: rebuild a generator of the checkpoint's shape first."""
+        """Runs before Lightning loads the weights: rebuild a generator of the checkpoint's shape first.
+        ``checkpoint`` has passed ``check_checkpoint`` (below)."""
         super().on_load_checkpoint(checkpoint)
         saved = checkpoint["svg_task"]
         if saved["structure"] is None:
@@ -194,3 +205,126 @@ class SVGTask(SamplingTask):
         self.inner_steps_done = saved["inner_steps_done"]
         self.reborn = set(saved["reborn"])
         self.frames = list(saved["frames"]) if saved["frames"] is not None else []
+
+    # ------------------------------------------------------------------ --resume: what this run writes
+    def dynamic_state_keys(self) -> tuple[str, ...]:
+        return (*self.shape_indices, *self.parameter_copies)
+
+    def dynamic_parameter_prefixes(self) -> tuple[str, ...]:
+        return ("svg.",)  # the generator may be built or rebuilt during the run
+
+    def expected_canvas(self) -> tuple[float, float] | None:
+        """The generator's canvas (width, height) in this run: that of the generator the task starts with, else
+        (a generator built mid-run from the prior's picture) the prior's working size."""
+        if self.svg is not None:
+            return self.svg.width, self.svg.height
+        if self.prior is not None:
+            return float(self.prior.default_size), float(self.prior.default_size)
+        return None
+
+    def max_shapes(self) -> int:
+        """The most shapes a generator of this run has: ``svg.num_paths`` new ones, and those it starts with."""
+        return self.svg_config.num_paths + (len(self.svg.layout) if self.svg is not None else 0)
+
+    def check_checkpoint(self, checkpoint: dict, check, done: int) -> None:
+        """Beyond the sampler state: the generator's structure (layout within the run's shape count and the
+        renderer's segment limit, the run's canvas), its parameters (shapes from the layout; points near the
+        canvas, colours in [0, 1]), its optimiser (as a new one over that generator writes it), the counters and
+        the video frames (the run's frame size, no more frames than steps)."""
+        from ..renderers.svg.limits import LIMITS
+
+        super().check_checkpoint(checkpoint, check, done)
+        saved = check.mapping(checkpoint["svg_task"], "svg_task",
+                              ("structure", "optimizer", "inner_steps_done", "reborn", "frames"))
+        params = {k[4:]: v for k, v in checkpoint["state_dict"].items() if k.startswith("svg.")}
+        inner = check.integer(saved["inner_steps_done"], "svg_task.inner_steps_done", 0, self.inner_steps_total)
+        state = checkpoint["sampler_state"]
+        if saved["structure"] is None and self.svg is not None:
+            check.fail("svg_task.structure", "missing (this run has its generator from the start)")
+        if saved["structure"] is None:
+            for key, value in (("optimizer", saved["optimizer"]), ("frames", saved["frames"])):
+                if value is not None:
+                    check.fail(f"svg_task.{key}", "present without a generator")
+            check.sequence(saved["reborn"], "svg_task.reborn", 0)
+            if params:
+                check.fail(f"state_dict.svg.{sorted(params)[0]}", "present without a generator")
+            for key in self.parameter_copies:
+                if key in state:
+                    check.fail(f"sampler_state.{key}", "present without a generator")
+            for key in self.shape_indices:
+                if key in state:
+                    check.tensor(state[key], f"sampler_state.{key}", torch.int64, (0,))
+            return
+
+        structure = check.mapping(saved["structure"], "svg_task.structure", ("layout", "width", "height"))
+        canvas = self.expected_canvas()
+        where = "svg_task.structure"
+        if canvas is not None:
+            check.same(structure["width"], float(canvas[0]), f"{where}.width")
+            check.same(structure["height"], float(canvas[1]), f"{where}.height")
+        else:
+            check.number(structure["width"], f"{where}.width", 1, 4096)
+            check.number(structure["height"], f"{where}.height", 1, 4096)
+        width, height = float(structure["width"]), float(structure["height"])
+        layout = check.sequence(structure["layout"], f"{where}.layout", self.max_shapes(), 1)
+        segments = 0
+        for i, contours in enumerate(layout):
+            check.sequence(contours, f"{where}.layout[{i}]", LIMITS.max_segments, 1)
+            for j, count in enumerate(contours):
+                segments += check.integer(count, f"{where}.layout[{i}][{j}]", 1, LIMITS.max_segments)
+            if segments > LIMITS.max_segments:
+                check.fail(f"{where}.layout", f"more than the renderer's {LIMITS.max_segments} segments")
+        shapes = len(layout)
+
+        c = self.svg_config
+        expected = {"points", "fills", "background", "straight"} | ({"strokes", "widths"} if c.stroke else set())
+        for key in sorted(set(params) ^ expected):
+            check.fail(f"state_dict.svg.{key}", "missing" if key in expected else "not a parameter of this run")
+        low, high = self._point_bounds(width, height)
+        check.tensor(params["points"], "state_dict.svg.points", torch.float32, (3 * segments, 2), low, high)
+        check.tensor(params["fills"], "state_dict.svg.fills", torch.float32, (shapes, 4), 0.0, 1.0)
+        check.tensor(params["background"], "state_dict.svg.background", torch.float32, (3,), 0.0, 1.0)
+        check.tensor(params["straight"], "state_dict.svg.straight", torch.bool, (segments,))
+        if c.stroke:
+            check.tensor(params["strokes"], "state_dict.svg.strokes", torch.float32, (shapes, 4), 0.0, 1.0)
+            check.tensor(params["widths"], "state_dict.svg.widths", torch.float32, (shapes,), 0.0,
+                         c.max_stroke_width)
+        if saved["optimizer"] is not None:
+            rebuilt = SVGGenerator.from_structure(structure, params, c)
+            check.optimizer(saved["optimizer"], new_optimiser(rebuilt), "svg_task.optimizer", max_step=inner)
+
+        reborn = check.sequence(saved["reborn"], "svg_task.reborn", shapes)
+        for k, index in enumerate(reborn):
+            check.integer(index, f"svg_task.reborn[{k}]", 0, shapes - 1)
+        if len(set(reborn)) != len(reborn):
+            check.fail("svg_task.reborn", "repeats a shape")
+
+        for key in self.shape_indices:
+            if key in state:
+                value = state[key]
+                if not isinstance(value, Tensor) or value.dim() != 1 or len(value) > shapes:
+                    check.fail(f"sampler_state.{key}", f"expected a list of at most {shapes} shape indices")
+                check.tensor(value, f"sampler_state.{key}", torch.int64, (len(value),), 0, shapes - 1)
+        for key, name in self.parameter_copies.items():
+            if key in state:
+                check.like(state[key], params[name], f"sampler_state.{key}")
+
+        frames = saved["frames"]
+        if frames is not None:
+            side = min(4 * round(height), 512)  # record_frame's size
+            most = -(-done // self.video_every) if self.video_every else 0  # one every video_every steps
+            if not isinstance(frames, Tensor) or frames.dim() != 4 or not 1 <= len(frames) <= most:
+                check.fail("svg_task.frames", f"expected a [frames, height, width, 3] tensor of 1..{most} frames by "
+                                              f"step {done}")
+            check.tensor(frames, "svg_task.frames", torch.uint8, (len(frames), side, int(round(side * width / height)), 3))
+
+    def _point_bounds(self, width: float, height: float) -> tuple[float, float]:
+        """Where control points may lie: the canvas and the margin clamp_ allows, and wherever the generator the
+        run starts with has points (an edited SVG's shapes may reach beyond its canvas)."""
+        margin = 0.1 * max(width, height)
+        low, high = -margin, max(width, height) + margin
+        if self.svg is not None and self.svg.points.numel():
+            p = self.svg.points.detach()
+            low, high = min(low, float(p.min())), max(high, float(p.max()))
+        pad = 1e-4 * max(width, height, high - low)  # float32 rounding: clamp_(-3.2) stores -3.2000000477
+        return low - pad, high + pad

@@ -41,7 +41,7 @@ class TextToSVGOptions:
     sampler: SamplerConfig = field(default_factory=lambda: SamplerConfig(guidance=3.0, renoise="unconditional", eta=0.0))
     prior_guidance: float = 5.0
     sds_guidance: float = 50.0
-    svg: SVGConfig = field(default_factory=SVGConfig)
+    svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.03, fit_tolerance=0.6))
     output_size: int = 512  # result.svg's width and height
     video_every: int = 1  # sampler steps between video frames (0: no video)
 

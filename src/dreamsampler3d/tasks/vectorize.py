@@ -25,7 +25,7 @@ MAX_SIDE = 512  # larger inputs are scaled down to this (height / width keys set
 @dataclass
 class VectorizeOptions:
     method: str = "fit"  # or trace (vtracer, the baseline)
-    svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.3, prune_every=0, render_scale=2))
+    svg: SVGConfig = field(default_factory=lambda: SVGConfig(segments=8, lr_points=0.3, prune_every=0, render_scale=2))
     output_size: int = 512
     video_every: int = 5
 

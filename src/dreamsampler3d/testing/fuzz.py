@@ -17,7 +17,15 @@ EVIL_ATTRS = [b' opacity="NaN"', b' transform="matrix(0 0 0 0 0 0)"', b' transfo
               b' stroke-width="1e9"', b' fill="url(#nope)"', b' viewBox="0 0 0 0"', b' width="0"',
               b' stroke-dasharray="1 1"', b' fill-rule="evenodd"', b' d="M0 0 A 0 0 0 0 1 10 10"',
               b' href="#self"', b' xlink:href="other.svg#x"', b' style="opacity:-1;fill:#zzz"',
-              b' gradientTransform="rotate(NaN)"', b' r="-5"', b' points="1,2,3"']
+              b' gradientTransform="rotate(NaN)"', b' r="-5"', b' points="1,2,3"',
+              # stroke, miter and transform extremes (a 1e6 miter limit once gave NaN; huge strokes, outlines)
+              b' stroke="red"', b' stroke="red" stroke-width="40"', b' stroke-miterlimit="1e6"',
+              b' stroke-miterlimit="1e308" stroke-linejoin="miter" stroke="#000"', b' stroke-miterlimit="NaN"',
+              b' stroke-linejoin="round" stroke-linecap="round" stroke="#000"', b' stroke-linecap="square"',
+              b' stroke-width="1e-30"', b' stroke-width="NaN"', b' stroke-dasharray="0.001"',
+              b' transform="rotate(1e308)"', b' transform="skewX(90)"', b' transform="skewY(89.9999)"',
+              b' transform="matrix(1e-300 0 0 1e-300 0 0)"', b' transform="matrix(1e300 1e300 1e300 1e300 0 0)"',
+              b' transform="translate(1e308 -1e308)"', b' transform="scale(-1 1e-12)"']
 EVIL_ELEMENTS = [b'<use href="#a"/>', b'<g id="a"><use href="#a"/></g>', b"<g>" * 300 + b"</g>" * 300,
                  b'<path d="' + b"L1 1 " * 2000 + b'"/>', b'<text x="1">x</text>', b'<image href="x.png"/>',
                  b'<linearGradient id="z" x1="0" x2="0"/>', b'<foo:bar xmlns:foo="urn:x"/>', b"<![CDATA[x]]>",
@@ -69,8 +77,9 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
     return out
 
 
-def check(data: bytes, size: int = 64) -> tuple[str, float]:
-    """('ok' | 'user-error' | 'crash: <type>: <message>', seconds): load and render one file as render-svg does."""
+def check(data: bytes, size: int = 64, edit: bool = False) -> tuple[str, float]:
+    """('ok' | 'user-error' | 'crash: <type>: <message>', seconds): load and render one file as render-svg does;
+    with ``edit``, also turn it into editable shapes as edit-svg does (strokes outlined, every shape simplified)."""
     import torch
 
     from ..errors import UserError
@@ -87,6 +96,11 @@ def check(data: bytes, size: int = 64) -> tuple[str, float]:
             raise UserError("unusable aspect ratio")
         with torch.no_grad():
             render(scene, size, max(1, round(min(size * aspect, 2.0**30))))
+            if edit:
+                from ..generators.svg import SVGConfig
+                from ..generators.svg_from_scene import generator_from_scene
+
+                generator_from_scene(scene, SVGConfig(), size, 8)
         outcome = "ok"
     except UserError:
         outcome = "user-error"

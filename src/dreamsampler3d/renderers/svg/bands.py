@@ -15,6 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from ...errors import UserError
 from .coverage import TILE
 
 BAND_WORK = 250_000  # edge pieces (row and column crossings) per band
@@ -32,7 +33,10 @@ def band_rows(edges: Tensor, height: int, width: int, step: int = 1,
         ylo = torch.minimum(edges[:, 1], edges[:, 3]).clamp(0, H)
         yhi = torch.maximum(edges[:, 1], edges[:, 3]).clamp(0, H)
         work = (edges[:, 2] - edges[:, 0]).abs().clamp(max=4 * width) + (yhi - ylo) + 1  # [E] pieces
-        n = math.ceil(float(work.sum()) / budget + H * width / BAND_PIXELS)
+        total = float(work.sum())
+        if not math.isfinite(total):  # a NaN or infinite outline would be a traceback in ceil() below
+            raise UserError("cannot render: an outline has non-finite coordinates (degenerate geometry)")
+        n = math.ceil(total / budget + H * width / BAND_PIXELS)
         if n <= 1 or H <= 1:
             return [(0, H)]
         first, last = ylo.floor().long().clamp(max=H - 1), yhi.floor().long().clamp(max=H - 1)

@@ -148,7 +148,9 @@ def stroke_polygons(lines: Polylines, half_width: Tensor, linecap: Tensor, linej
             pa = pc[mb] + na[mb] * hwj[mb, None]
             pb = pc[mb] + nb[mb] * hwj[mb, None]
             lim = miterlimit[seg_sub[ja][mb]]
-            use_miter = (jtype[mb] == 0) & (2 / (1 + cosv[mb]).clamp(min=1e-9) <= lim * lim)
+            # SVG: miter while miter length / stroke width = sqrt(2 / (1 + cos)) <= miterlimit; a U-turn
+            # (1 + cos = 0) has an infinite miter, so it is bevelled whatever the limit (1e6 once gave NaN)
+            use_miter = (jtype[mb] == 0) & ((1 + cosv[mb]) * (lim * lim) >= 2)
             dm = torch.where(use_miter, 1 + cosv[mb], torch.ones_like(cosv[mb]))
             miter = pc[mb] + (na[mb] + nb[mb]) * (hwj[mb] / dm)[:, None]
             tip = torch.where(use_miter[:, None], miter, 0.5 * (pa + pb))

@@ -236,10 +236,11 @@ def _read_bounded(path: FsPath, name: str) -> bytes:
             raise UserError(f"{name}: is a folder, not a file")
         with open(path, "rb") as f:
             data = f.read(LIMITS.max_bytes + 1)
+            size = os.fstat(f.fileno()).st_size  # the file's own size (0 for a pipe: then what was read)
     except OSError as exc:
         raise UserError(f"cannot read {name}: {exc.strerror or exc}") from None
     if len(data) > LIMITS.max_bytes:
-        raise exceeded(f"{name}: size in bytes", len(data), "max_bytes")
+        raise exceeded(f"{name}: size in bytes", max(size, len(data)), "max_bytes", at_least=size < len(data))
     return data
 
 
@@ -255,7 +256,7 @@ def _gunzip(data: bytes, name: str) -> bytes:
     except zlib.error as exc:
         raise UserError(f"{name}: damaged gzip data ({exc})") from None
     if len(out) > LIMITS.max_bytes or d.unconsumed_tail:
-        raise exceeded(f"{name}: size in bytes once decompressed", len(out), "max_bytes")
+        raise exceeded(f"{name}: size in bytes once decompressed", len(out), "max_bytes", at_least=True)
     return out
 
 
