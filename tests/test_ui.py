@@ -417,3 +417,263 @@ def test_uploads_over_the_limit_are_refused(tmp_path, monkeypatch):
     with pytest.raises(UserError, match=r"upload big.png: 2.0 MB, more than the 1 MB upload limit"):
         forms.build_run("vectorize", {"image": str(big)}, tmp_path / "runs")
     assert not any((tmp_path / "runs").glob("*"))
+
+
+# ------------------------------------------------------------------ hostile input (issue 23): paths, images, worker
+def _private_image(folder: Path) -> Path:
+    """A file of the server the page's user never uploaded."""
+    path = folder / "private.png"
+    Image.new("RGB", (16, 16), (12, 34, 56)).save(path)
+    return path
+
+
+@pytest.mark.parametrize("task,line", [
+    ("vectorize", "image={private}"),
+    ("vectorize", " image = {private}"),
+    ("vectorize", "image.={private}"),
+    ("inpaint", "masks=[{private}]"),
+    ("inpaint", "masks.0={private}"),
+    ("restore-svg", "mask={private}"),
+    ("edit-svg", "svg_file={private}"),
+    ("vectorize", "run.out={folder}/elsewhere"),
+    ("vectorize", "run={{out: {folder}/elsewhere}}"),
+    ("vectorize", "run.resume={folder}/last.ckpt"),
+    ("text-to-svg", "prior.model={folder}"),
+    ("text-to-svg", "prior={{model: {folder}}}"),
+    ("text-to-svg", "config={folder}/config.yaml"),
+])
+def test_key_value_lines_naming_server_files_are_refused(tmp_path, task, line):
+    """Typing a server path into the key=value box, with no upload, must not make the run read that file (it
+    would be copied to the run's input.png and offered for download): the form refuses the line, saying so."""
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.ui.forms import build_run
+
+    private = _private_image(tmp_path)
+    typed = line.format(private=private, folder=tmp_path)
+    values = {"overrides": f"run.steps=2\n{typed}", "prompt": "a red star", "prompts": "a red star"}
+    with pytest.raises(UserError, match=r"names a file or folder on the server, which the web interface does not read"):
+        build_run(task, values, tmp_path / "runs")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_interpolations_cannot_read_the_server_environment(tmp_path, monkeypatch):
+    """${oc.env:...} in a prompt or a key=value line would put the server's environment into the run's config."""
+    from dreamsampler3d.errors import UserError
+    from dreamsampler3d.ui.forms import build_run
+
+    monkeypatch.setenv("DS_SECRET", "hunter2")
+    for values in ({"prompt": "${oc.env:DS_SECRET}"}, {"prompt": "a star", "overrides": "prior.negative_prompt=${oc.env:DS_SECRET}"}):
+        with pytest.raises(UserError, match="interpolations are not allowed"):
+            build_run("text-to-svg", values, tmp_path / "runs")
+
+
+def _sixteen_bit_png(path: Path, value: int) -> Path:
+    Image.fromarray(np.full((24, 32), value, np.uint16)).save(path)  # mode I;16
+    assert Image.open(path).mode == "I;16"
+    return path
+
+
+@needs_gradio
+def test_sixteen_bit_upload_reaches_the_run_as_the_cli_reads_it(tmp_path):
+    """The page's image widget hands over the uploaded file itself: the run reads it with the CLI's loader, which
+    scales 16-bit channels (40000 -> 156), where Gradio's own conversion to RGB clipped them to 255."""
+    from gradio.data_classes import ImageData
+
+    from dreamsampler3d.io.images import load_image
+    from dreamsampler3d.ui.forms import build_run
+    from dreamsampler3d.ui.uploads import ImageFile
+
+    upload = _sixteen_bit_png(tmp_path / "deep.png", 40000)
+    widget = ImageFile(type="filepath", sources=["upload"])  # as ui/pages.py makes it
+    handed = widget.preprocess(ImageData(path=str(upload), orig_name="deep.png"))
+    cfg = build_run("vectorize", {"image": handed, "run.steps": 2}, tmp_path / "runs")
+    assert Path(cfg.image).read_bytes() == upload.read_bytes()  # the file as sent
+    seen = np.asarray(load_image(cfg.image))
+    assert np.array_equal(seen, np.asarray(load_image(upload))) and int(seen[0, 0, 0]) == 156, seen[0, 0]
+
+
+def test_painted_image_keeps_its_transparency_for_the_cli_loader(tmp_path):
+    """The mask painter's background is saved with its alpha, so the run's loader puts transparent parts on
+    white as the CLI does with the same file (the canvas stores black under alpha 0)."""
+    from dreamsampler3d.io.images import load_image
+    from dreamsampler3d.ui.forms import build_run
+
+    image = np.zeros((32, 32, 4), np.uint8)
+    image[:16] = (0, 0, 255, 255)  # the top half blue, the bottom transparent
+    layer = np.zeros((32, 32, 4), np.uint8)
+    layer[4:12, 4:12] = 255
+    cfg = build_run("inpaint", {"image": {"background": image, "layers": [layer]}, "prompts": "a yellow circle",
+                                "run.steps": 2}, tmp_path)
+    seen = np.asarray(load_image(cfg.image))
+    assert tuple(seen[0, 0]) == (0, 0, 255) and tuple(seen[-1, -1]) == (255, 255, 255), (seen[0, 0], seen[-1, -1])
+
+
+def _bomb_png(path: Path, side: int) -> Path:
+    """A 1-bit PNG of side x side black pixels: a few tens of KB on disk, side**2 pixels decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer, row = zlib.compressobj(9), b"\0" * (1 + (side + 7) // 8)  # filter byte + packed bits
+    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    return path
+
+
+BOMB_CHECK = """
+import json, resource, sys, time
+import gradio as gr
+from gradio.components.image_editor import EditorData
+from gradio.data_classes import FileData, ImageData
+from dreamsampler3d.errors import UserError
+from dreamsampler3d.ui.forms import build_run
+from dreamsampler3d.ui.uploads import ImageFile, image_editor
+import dreamsampler3d.config  # torch and the tasks: imported before the baseline is taken
+
+bomb, runs, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+base, start, said = peak(), time.perf_counter(), {}
+try:
+    handed = ImageFile(type="filepath").preprocess(ImageData(path=bomb, orig_name="bomb.png"))
+    build_run("vectorize", {"image": handed}, runs)
+except UserError as exc:
+    said["form"] = str(exc)
+try:
+    editor = image_editor(limit, type="numpy", image_mode="RGBA", layers=True)
+    editor.preprocess(EditorData(background=FileData(path=bomb, orig_name="bomb.png"), layers=[],
+                                 composite=FileData(path=bomb, orig_name="bomb.png")))
+except gr.Error as exc:
+    said["editor"] = exc.message
+print(json.dumps({**said, "extra_mb": peak() - base, "seconds": time.perf_counter() - start}))
+"""
+
+
+@needs_gradio
+def test_huge_uploads_are_refused_before_decoding(tmp_path):
+    """A PNG of 13000 x 13000 pixels in a few tens of KB: the image widget and the mask painter both refuse it
+    from its header, in a second and a few MB, where decoding it (Gradio's conversion) took gigabytes."""
+    from dreamsampler3d.io.images import MAX_IMAGE_PIXELS
+
+    bomb = _bomb_png(tmp_path / "bomb.png", 13000)
+    assert bomb.stat().st_size < 100_000
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run([sys.executable, "-c", BOMB_CHECK, str(bomb), str(tmp_path / "runs"), str(MAX_IMAGE_PIXELS)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    said = __import__("json").loads(proc.stdout.strip().splitlines()[-1])
+    refusal = f"13000x13000 is 169,000,000 pixels, more than the limit of {MAX_IMAGE_PIXELS:,} pixels (refused before decoding)"
+    assert said.get("form") == f"upload bomb.png: {refusal}", said
+    assert said.get("editor") == f"dreamsampler3d: error: image background: {refusal}", said
+    assert said["extra_mb"] < 100, f"refusing it took {said['extra_mb']:.0f} MB more: the pixels were decoded"
+    assert not any((tmp_path / "runs").glob("*/inputs/*"))
+
+
+def _events(job, what: str) -> list:
+    """Every event of a job up to its final one; a hang fails naming ``what`` (HANG_GUARD, no duration asserted)."""
+    import threading
+
+    got: list = []
+    reader = threading.Thread(target=lambda: got.extend(job.stream()), daemon=True)
+    reader.start()
+    reader.join(HANG_GUARD)
+    assert not reader.is_alive(), f"hung: {what}; events so far {[type(e).__name__ for e in got]}"
+    return got
+
+
+def _square(folder: Path) -> Path:
+    path = folder / "square.png"
+    im = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(im).rectangle([12, 12, 44, 44], fill="red")
+    im.save(path)
+    return path
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie nobody reaped yet counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_dead_worker_is_replaced(tmp_path):
+    """Kill the worker mid-run: that run fails saying the worker stopped and was restarted; the next run
+    is accepted by a new worker, completes, and its page says the worker was restarted."""
+    import signal as signals
+
+    from dreamsampler3d.ui.events import Done, Failed, Log, Progress
+    from dreamsampler3d.ui.worker import RemoteRuns
+
+    image, runs = _square(tmp_path), RemoteRuns()
+    try:
+        runs.catalogue()
+        first = runs.pid()
+        long = runs.submit("vectorize", {"image": image, "run.steps": 500}, tmp_path / "runs")
+        while not isinstance(long.events.get(timeout=HANG_GUARD), Progress):
+            pass
+        os.kill(first, signals.SIGKILL)
+        failed = _events(long, "the killed worker's run never ended")[-1]
+        assert isinstance(failed, Failed) and "stopped (killed by SIGKILL" in failed.message, failed
+        assert "restarted" in failed.message
+        events = _events(runs.submit("vectorize", {"image": image, "run.steps": 3}, tmp_path / "runs"),
+                         "the run after the worker died")
+        notes = [e.message for e in events if isinstance(e, Log)]
+        assert any("worker process" in n and "restarted" in n for n in notes), notes
+        assert isinstance(events[-1], Done), events[-1]
+        assert (Path(events[-1].out) / "result.svg").is_file()
+        assert runs.pid() not in (None, first)
+    finally:
+        runs.close()
+    assert _gone(first)
+
+
+SERVER_DIES = """
+import sys, time
+from dreamsampler3d.ui.events import Failed, Progress
+from dreamsampler3d.ui.worker import RemoteRuns
+
+if __name__ == "__main__":
+    runs = RemoteRuns()
+    runs.catalogue()
+    job = runs.submit("vectorize", {"image": sys.argv[1], "run.steps": 1000}, sys.argv[2])
+    while not isinstance(event := job.events.get(), Progress):
+        if isinstance(event, Failed):  # say so, rather than leave the test waiting for a pid
+            print("failed:", event.message, flush=True)
+            sys.exit(1)
+    print(runs.pid(), flush=True)
+    time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_the_worker_does_not_outlive_the_server(tmp_path, how):
+    """The web process stopped by a signal (no clean-up runs) while its worker is mid-run: the worker goes too."""
+    import signal as signals
+
+    script = tmp_path / "server.py"
+    script.write_text(SERVER_DIES)
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    server = subprocess.Popen([sys.executable, str(script), str(_square(tmp_path)), str(tmp_path / "runs")],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        assert line.strip().isdigit(), f"the server's run did not start: {line!r}"
+        worker = int(line)
+        server.send_signal(getattr(signals, how))
+        server.wait(timeout=60)
+        give_up = time.monotonic() + 30  # it polls its parent every second; the kernel kills it at once
+        while not _gone(worker) and time.monotonic() < give_up:
+            time.sleep(0.1)
+        alive = not _gone(worker)
+        if alive:
+            os.kill(worker, signals.SIGKILL)
+        assert not alive, f"the worker {worker} outlived the server stopped by {how} by 30 s"
+    finally:
+        server.kill()

@@ -123,19 +123,23 @@ class WebApp:
         job = self.runs.submit(task, values, self.out)
         key = (request.session_hash if request is not None else "", task)
         self.jobs[key] = job
-        notes: list[str] = []
+        notes: list[str] = []  # the runner's notes, and a worker restart: kept above every later status line
+
+        def say(text: str, kind: str = "info") -> str:
+            return views.status_html("\n".join([*notes, text]), kind)
+
         over = accepted = False
         try:
             for event in job.stream():
                 if isinstance(event, Accepted):
                     accepted = True
                     yield {**hidden, outs.command: event.command, outs.progress: views.progress_html(None, event.steps),
-                           outs.status: views.status_html(f"queued: {event.out}")}
+                           outs.status: say(f"queued: {event.out}")}
                 elif isinstance(event, Queued):
                     if event.ahead:  # 0: it starts at once
-                        yield {outs.status: views.status_html(f"queued: {event.ahead} run(s) ahead of this one")}
+                        yield {outs.status: say(f"queued: {event.ahead} run(s) ahead of this one")}
                 elif isinstance(event, Started):
-                    yield {outs.status: views.status_html(f"running {task}")}
+                    yield {outs.status: say(f"running {task}")}
                 elif isinstance(event, Log):
                     notes.append(event.message)
                     yield {outs.status: views.status_html("\n".join(notes))}
@@ -148,7 +152,7 @@ class WebApp:
                     over = True
                     if isinstance(event, Failed) and not accepted:  # the form itself: nothing ran
                         yield {**hidden, outs.progress: views.progress_html(None), outs.command: "",
-                               outs.status: views.status_html(failure(event), "error")}
+                               outs.status: say(failure(event), "error")}
                     else:
                         yield self.finished(event, outs, notes)
         finally:
@@ -159,12 +163,12 @@ class WebApp:
 
     def finished(self, event: Any, outs: Outputs, notes: list[str]) -> dict:
         if isinstance(event, Failed):
-            return {outs.status: views.status_html(failure(event), "error")}
+            return {outs.status: views.status_html("\n".join([*notes, failure(event)]), "error")}
         if isinstance(event, Cancelled):
             text = f"cancelled after step {event.step}"
             if event.resume:
                 text += f"; continue it from the command line:\n{event.resume}"
-            return {outs.status: views.status_html(text, "cancelled")}
+            return {outs.status: views.status_html("\n".join([*notes, text]), "cancelled")}
         assert isinstance(event, Done)
         out = Path(event.out)
         metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").is_file() else {}

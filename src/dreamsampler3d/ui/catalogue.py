@@ -21,6 +21,7 @@ class TaskInfo:
 class Catalogue:
     tasks: tuple[TaskInfo, ...]  # in the CLI's help order
     degradations: tuple[str, ...]
+    max_image_pixels: int  # the CLI's image loader's limit (io/images.py), which the mask painter applies too
 
     def get(self, name: str) -> TaskInfo:
         return next(t for t in self.tasks if t.name == name)
@@ -30,8 +31,10 @@ def catalogue() -> Catalogue:
     """Every registered task, read from the registry and the configs (the worker process's side)."""
     from ..command_line import dotted
     from ..config import default_config
+    from ..io.images import MAX_IMAGE_PIXELS
     from ..sampler.operators import DEGRADATIONS
     from ..tasks.registry import specs
 
     return Catalogue(tuple(TaskInfo(s.name, s.help, tuple(s.inputs), tuple(s.methods), s.method_help,
-                                    dotted(default_config(s.name))) for s in specs()), tuple(DEGRADATIONS))
+                                    dotted(default_config(s.name))) for s in specs()), tuple(DEGRADATIONS),
+                     MAX_IMAGE_PIXELS)

@@ -2,7 +2,8 @@
 task's catalogue entry (ui/catalogue.py, read from the registry) into its form. Inputs come from the spec's
 ``inputs``, methods from its ``methods``, labels are the config's dotted keys and every default is read from the
 task's config (dataclass + YAML), so the page and the command line cannot disagree. Any other key is reachable
-through the key=value box."""
+through the key=value box (except those naming server files: ui/forms.py). Image uploads are ui/uploads.py's
+widgets: the file as sent, never Gradio's decoded copy."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from .catalogue import Catalogue, TaskInfo
+from .uploads import ImageFile, image_editor
 
 
 @dataclass(frozen=True)
@@ -83,22 +85,22 @@ def task_form(spec: TaskInfo, known: Catalogue) -> TaskForm:
         w["prompt"] = gr.Textbox(label="prompt", value=defaults.get("prompt", ""), placeholder="a red star on a white background",
                                  elem_classes=["ds-prompt"])
     if "masks" in kinds:  # paint the masks: one layer per mask, one prompt per layer
-        w["image"] = gr.ImageEditor(label="image: upload it, then paint the regions to fill (one layer per mask; add layers with the layer menu)", type="numpy",
+        w["image"] = image_editor(known.max_image_pixels, label="image: upload it, then paint the regions to fill (one layer per mask; add layers with the layer menu)", type="numpy",
                                     image_mode="RGBA", sources=["upload", "clipboard"], layers=True,
                                     brush=gr.Brush(default_size=24, colors=["#ff00ff", "#00c8ff"], color_mode="fixed"),
                                     elem_classes=["ds-editor"])
         w["masks"] = gr.File(label="or upload mask files (white = fill), after the painted ones", file_count="multiple",
                              file_types=["image"], elem_classes=["ds-mask-files"])
     elif "image" in kinds:
-        w["image"] = gr.Image(label="image" if "degradation" not in kinds else "degraded image", type="filepath",
-                              sources=["upload", "clipboard"], elem_classes=["ds-image"])
+        w["image"] = ImageFile(label="image" if "degradation" not in kinds else "degraded image", type="filepath",
+                               sources=["upload", "clipboard"], elem_classes=["ds-image"])
     if "svg" in kinds:
         w["svg"] = gr.File(label="SVG file", file_types=[".svg"], elem_classes=["ds-svg-file"])
     if "degradation" in kinds:
         w["degradation"] = gr.Dropdown(list(known.degradations), value=defaults.get("degradation"), label="degradation")
     if "mask" in kinds:
-        w["mask"] = gr.Image(label="mask (degradation inpaint: white = the hole)", type="filepath",
-                             sources=["upload"], elem_classes=["ds-mask"])
+        w["mask"] = ImageFile(label="mask (degradation inpaint: white = the hole)", type="filepath",
+                              sources=["upload"], elem_classes=["ds-mask"])
     if "prompts" in kinds:
         w["prompts"] = gr.Textbox(label="prompts (one a line; inpaint: one per mask)" if "masks" in kinds
                                   else "prompt (optional)", lines=2, elem_classes=["ds-prompts"])
