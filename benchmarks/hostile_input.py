@@ -227,7 +227,7 @@ def main() -> None:
     if args.src:
         env["PYTHONPATH"] = str(Path(args.src).resolve())
     limit = int(args.memory_gb * 2**30)
-    print("| case | exit | seconds | what the user sees (first line of stderr) |")
+    print("| case | exit | seconds | what the user sees (the error line, else the first line of stderr) |")
     print("|---|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -245,7 +245,8 @@ def main() -> None:
             seconds = time.perf_counter() - start
             lines = [ln for ln in err.strip().splitlines() if ln.strip()]
             tb = any(ln.startswith("Traceback") for ln in lines)
-            first = ("TRACEBACK: " + lines[-1]) if tb else (lines[0] if lines else "")
+            errors = [ln for ln in lines if ln.startswith("dreamsampler3d: error")]  # past any notes
+            first = ("TRACEBACK: " + lines[-1]) if tb else (errors or lines or [""])[0]
             if marker and Path(marker).exists():
                 first = "CODE RAN: " + first
             print(f"| {name} | {code} | {seconds:.1f} | {first[:150].replace('|', '/')} |", flush=True)

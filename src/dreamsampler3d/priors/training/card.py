@@ -19,6 +19,7 @@ def write_card(folder: Path, info: dict, quality_md: str | None = None) -> None:
     command = "" if device == "CPU" else (
         f" --device cuda --batch {info.get('batch')} --vae-batch {vae.get('batch')} --vae-minutes "
         f"{vae.get('minutes', 0):.1f} --decoder-minutes {dec.get('minutes', 0):.2f} --minutes {info.get('unet_minutes', 0):.0f}")
+    concepts = _concept_data(info)
     text = f"""---
 license: mit
 library_name: diffusers
@@ -42,7 +43,7 @@ Each scene is SVG first, rasterised by cairosvg at 64x64, and captioned from the
 e.g. "a red star on a white background", "a small blue circle in the top left and a small yellow
 square in the bottom right on a black background". 10 % of captions are dropped to "" for
 classifier-free guidance.
-
+{concepts}
 ## Architecture
 
 | part | class | parameters |
@@ -76,11 +77,35 @@ type: a GPU draws its batches and noise from a CUDA generator).
 ## Intended use and limits
 
 Intended as the offline default prior of dreamsampler3d, for tests, demos and CI, and as a
-domain where results can be judged automatically. It knows only the caption vocabulary above;
-other words (e.g. "a photo of a dog") are tokenised into untrained character pieces and give
+domain where results can be judged automatically. It knows only the caption vocabulary above
+(`dreamsampler3d concepts WORD` searches it; an unknown word is named in a warning with the nearest known
+concepts); other words (e.g. "a photo of a dog") are tokenised into untrained character pieces and give
 arbitrary icons. 64x64 output only. Not a general image model: point `--model` at real
 Stable Diffusion weights for anything else.
 
-Licence: MIT.
+Licence: MIT for the weights and code; the drawings it learnt from keep their own licences and are credited
+under Data.
 """
     (folder / "README.md").write_text(text)
+
+
+def _concept_data(info: dict) -> str:
+    """The emoji-set part of the data, with each set's licence and authors (empty for a shapes-only prior)."""
+    if not info.get("n_drawings"):
+        return ""
+    from ...data.icon_sets import SETS
+
+    rows = "\n".join(f"| {s.author} | `{s.package}` {s.version} | {s.licence} | {'learnt from' if s.role == 'train' else 'judged against only, never trained on'} |"
+                      for s in SETS.values() if s.role in ("train", "eval"))
+    return f"""
+Mixed in ({1 - info.get('shape_fraction', 0):.0%} of batches): {info['n_drawings']:,} drawings of {info.get('n_concepts', 0):,}
+everyday concepts from open emoji sets (each drawing full-frame and once smaller and shifted), rendered by
+cairosvg at 64x64 on white and captioned with emojibase's names, aliases and plurals in colour-emoji or line-icon
+wording ("a rocket", "a red rocket emoji", "a rocket line icon"); the concept list, with the keywords that
+`dreamsampler3d concepts` searches, ships beside the weights as `concepts.json`. Fetched from the npm registry at pinned versions and checksums by
+`dreamsampler3d.data.icon_sets` (nothing is redistributed in the repository; Noto emoji is never used):
+
+| drawings by | package | licence | use |
+|---|---|---|---|
+{rows}
+"""
