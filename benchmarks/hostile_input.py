@@ -181,9 +181,11 @@ def round_two(d: Path, env: dict) -> list[tuple[str, list, str | None]]:
     many = write("many.svg", svg('<rect width="1" height="1"/>' * 190_000))
     Image.fromarray(np.full((1, 1000, 3), 200, np.uint8)).save(d / "line.png")
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)).save(d / "noise.png")
-    Image.new("RGB", (64, 64), "white").save(d / "white.png")
+    disc = Image.new("RGB", (64, 64), "white")
+    ImageDraw.Draw(disc).ellipse((12, 12, 52, 52), fill=(220, 30, 30))
+    disc.save(d / "disc.png")
     g = ["generate", "--prompt", "a red star", "--no-progress"]
-    v = ["vectorize", "--image", str(d / "white.png"), "--steps", "2", "--no-progress"]
+    v = ["vectorize", "--image", str(d / "disc.png"), "--steps", "2", "--no-progress"]
     cases = [
         ("edit-svg, 13 KB round-joined stroke", ["edit-svg", "--svg", stroked, "--prompt", "a red zigzag", "--steps", "2",
                                                  "--out", str(d / "z1"), "--no-progress"], None),
