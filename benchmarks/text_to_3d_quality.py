@@ -3,8 +3,10 @@
     python benchmarks/text_to_3d_quality.py [--steps 60] [--prompts "a red circle" "a blue circle" ...]
 
 For each prompt and method: wall time of the whole run (Lightning, exports), the share of 8 random views
-(within the training camera ranges) whose colour and shape the icon judge accepts, and whether the mesh's
-dominant vertex colour is the prompt's colour.
+(within the training camera ranges) whose colour and shape the icon judge accepts, whether the mesh's
+dominant vertex colour is the prompt's colour, and the mesh judged as a solid (metrics/solid_judge.py): the ideal
+primitive it fills best over any up axis, that IoU, its pieces and the main piece's share of the volume. A solid
+passes when the asked primitive is the best match with IoU >= 0.75 in one piece holding >= 95 % of the volume.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from _common import add_prior_args, load_prior
 from dreamsampler3d.config import build_config
 from dreamsampler3d.data.judge import dominant_colour, judge_scene, pixel_labels, NAMES
 from dreamsampler3d.io.images import to_uint8
+from dreamsampler3d.metrics.solid_judge import IDEALS, judge_solid
 from dreamsampler3d.renderers.nerf.cameras import sample_cameras
 from dreamsampler3d.tasks.prepare import build_task
 from dreamsampler3d.tasks.runner import execute
@@ -44,6 +47,18 @@ def mesh_colour(folder: Path) -> str:
     return NAMES[int(np.bincount(labels.ravel(), minlength=len(NAMES)).argmax())]
 
 
+def solid(folder: Path, shape: str) -> dict:
+    """The exported mesh judged as a solid; 'pass' only for a 3D primitive name."""
+    import trimesh
+
+    mesh = trimesh.load(folder / "mesh.glb", force="mesh")
+    if len(mesh.faces) == 0:
+        return {"best": "empty", "iou": 0.0, "pieces": 0, "main_share": 0.0, "pass": False}
+    j = judge_solid(mesh)
+    ok = shape in IDEALS and j.best == shape and j.iou >= 0.75 and j.main_share >= 0.95
+    return {"best": j.best, "iou": j.iou, "pieces": j.pieces, "main_share": j.main_share, "pass": ok}
+
+
 def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, out: Path, extra: list[str]) -> dict:
     trajectory = "annealed" if method.endswith("-annealed") else "fixed"
     flags = {"prompt": prompt, "method": method.split("-")[0], "trajectory": trajectory, "run": {"steps": steps, "seed": seed, "out": str(out), "progress": False}}
@@ -63,13 +78,15 @@ def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, 
         ok_both += verdict.colour_ok and verdict.shape_ok
     found = [judge_scene(to_uint8(img), [(colour, shape, None)])[0].found_shape for img in images]
     return {"prompt": prompt, "method": method, "seconds": seconds, "colour": ok_colour / views,
-            "colour_and_shape": ok_both / views, "mesh_colour": mesh_colour(out), "renders_colour":
+            "colour_and_shape": ok_both / views, "mesh_colour": mesh_colour(out), "solid": solid(out, shape),
+            "renders_colour":
             statistics.mode(dominant_colour(to_uint8(i)) for i in images), "shapes_seen": found}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--prompts", nargs="+", default=["a red circle", "a blue circle", "a yellow diamond"])
+    ap.add_argument("--prompts", nargs="+", default=["a red cube", "a blue sphere", "a green cylinder", "a yellow cone",
+                                                     "a purple pyramid", "an orange cube"])
     ap.add_argument("--methods", nargs="+", default=["dreamsampler", "dreamsampler-annealed", "sds"])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
@@ -90,14 +107,19 @@ def main() -> None:
                 print(f"{method:12s} {prompt:20s} {r['seconds']:6.1f} s  colour {r['colour']:.2f}  colour+shape "
                       f"{r['colour_and_shape']:.2f}  mesh {r['mesh_colour']}  shapes {r['shapes_seen']}", flush=True)
     print(f"\ntext-to-3d, {args.steps} sampler steps, {args.views} random views judged, {args.threads} threads\n")
-    print("| prompt | method | wall (s) | views colour ok | views colour + shape ok | mesh colour | renders' colour |")
-    print("|---|---|---:|---:|---:|---|---|")
+    print("| prompt | method | wall (s) | views colour ok | views colour + shape ok | mesh colour | renders' colour | "
+          "solid: best match (IoU) | pieces | main share | solid ok |")
+    print("|---|---|---:|---:|---:|---|---|---|---:|---:|---|")
     for r in rows:
+        j = r["solid"]
         print(f"| {r['prompt']} | {r['method']} | {r['seconds']:.1f} | {r['colour']:.0%} | {r['colour_and_shape']:.0%} | "
-              f"{r['mesh_colour']} | {r['renders_colour']} |")
+              f"{r['mesh_colour']} | {r['renders_colour']} | {j['best']} ({j['iou']:.2f}) | {j['pieces']} | "
+              f"{j['main_share']:.0%} | {'yes' if j['pass'] else 'no'} |")
     for method in args.methods:
         mine = [r for r in rows if r["method"] == method]
-        print(f"\n{method}: mean colour+shape {statistics.mean(r['colour_and_shape'] for r in mine):.0%}")
+        print(f"\n{method}: mean colour+shape {statistics.mean(r['colour_and_shape'] for r in mine):.0%}; solids ok "
+              f"{sum(r['solid']['pass'] for r in mine)}/{len(mine)}; mesh colour right "
+              f"{sum(r['mesh_colour'] == parse(r['prompt'])[0] for r in mine)}/{len(mine)}")
 
 
 if __name__ == "__main__":
