@@ -37,12 +37,19 @@ class Payload:
         return (os.system, (f"touch {self.marker}",))
 
 
-def cases(d: Path) -> list[tuple[str, list[str], str | None]]:
-    """(name, argv after 'dreamsampler3d', a file whose existence means 'code ran' or None)."""
+def _writer(d: Path):
+    """write(name, text or bytes) -> the path of a new file in d."""
     def write(name: str, text: str | bytes) -> str:
         p = d / name
         p.write_bytes(text.encode() if isinstance(text, str) else text)
         return str(p)
+
+    return write
+
+
+def cases(d: Path) -> list[tuple[str, list[str], str | None]]:
+    """(name, argv after 'dreamsampler3d', a file whose existence means 'code ran' or None)."""
+    write = _writer(d)
 
     fan = ['<rect id="a0" width="1" height="1"/>']
     fan += [f'<g id="a{i}"><use xlink:href="#a{i - 1}"/><use xlink:href="#a{i - 1}"/></g>' for i in range(1, 40)]
@@ -160,10 +167,7 @@ def _crafted_checkpoints(d: Path, env: dict, g: list[str]) -> dict[str, str]:
 
 def round_two(d: Path, env: dict) -> list[tuple[str, list, str | None]]:
     """The second hardening issue's cases."""
-    def write(name: str, text: str | bytes) -> str:
-        p = d / name
-        p.write_bytes(text.encode() if isinstance(text, str) else text)
-        return str(p)
+    write = _writer(d)
 
     zigzag = " ".join(f"L{10 + (k % 40)} {10 + 1.3 * (k % 37)}" for k in range(1100))
     stroked = write("stroked.svg", svg(f'<path d="M10 10 {zigzag}" fill="none" stroke="black" stroke-width="2" '

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ..renderers.nerf.cameras import Cameras, camera_rays, view_word
+from .emoji_data import with_article
 from .icons import COLOURS
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "pyramid", "torus", "capsule")
@@ -130,13 +131,9 @@ def view_phrase(elevation: float, azimuth: float) -> str:
     return view_word(azimuth)
 
 
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
-
-
 def caption(parts: list[Part], view: str, rng: random.Random) -> str:
     """'a red cube, side view'; a stack: 'a red cube on top of a blue cylinder, front view'."""
-    names = [f"{_article(p.colour)} {p.colour} {p.shape}" for p in parts]
+    names = [with_article(f"{p.colour} {p.shape}") for p in parts]
     what = names[0] if len(parts) == 1 else f"{names[1]} on top of {names[0]}"  # parts bottom first
     template = rng.choice(("{w}, {v}", "{w}, {v}", "a 3d render of {w}, {v}", "{w}, 3d, {v}"))
     return template.format(w=what, v=view)
