@@ -126,7 +126,7 @@ def _dark_paths(svg_text: str) -> list[str]:
     return out
 
 
-def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str]) -> None:
+def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], overrides: dict) -> None:
     edits = _openmoji_edits(n, seed)
     icons = IconifySet.load("openmoji")
     size, multiple = prior.default_size, prior.size_multiple
@@ -146,6 +146,8 @@ def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str]) -> 
                 out = root / f"{k}-{method}"
                 flags = {"svg_file": str(root / "in.svg"), "prompt": f"a blue {words}", "method": method,
                          "run": {"steps": steps, "seed": seed + k, "out": str(out), "progress": False}}
+                if method == "dreamsampler":
+                    flags.update(overrides)
                 start = time.perf_counter()
                 try:
                     cfg = build_config("edit-svg", None, [], flags)
@@ -294,11 +296,14 @@ def main() -> None:
     ap.add_argument("--methods", default="dreamsampler,dds")
     ap.add_argument("--degradation", default="sr4", choices=["sr4", "sr8", "blur", "inpaint"])
     ap.add_argument("--size", type=int, default=64, help="the input's size in px for 'restore'")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=NUMBER",
+                    help="edit-svg options for the dreamsampler rows, e.g. guidance=2 init_at=0.6")
     args = ap.parse_args()
     if args.task == "import":
         import_benchmark(args.per_set, args.seed)
     elif args.task == "edit":
-        edit_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.methods.split(","))
+        overrides = {k: float(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+        edit_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.methods.split(","), overrides)
     else:
         restore_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.degradation, args.size)
 

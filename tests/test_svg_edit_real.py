@@ -112,6 +112,27 @@ def test_edit_plan_keeps_recolours_removes_and_adds(edit, kept, recoloured, adde
         assert np.allclose(plan.recoloured[k].numpy(), [0x20 / 255, 0xC0 / 255, 0x20 / 255], atol=0.03)
 
 
+
+OUTLINED = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+            '<rect x="14" y="14" width="36" height="36" fill="#e02020" stroke="#000000" stroke-width="2"/></svg>')
+
+
+@pytest.mark.parametrize("edit, kept, recoloured", [
+    (OUTLINED.replace("#e02020", "#2040e0").replace("#000000", "#2040e0"), [1], [0]),
+    # the 2 px outline shows blue in the estimate: too thin to read at 64 px, so it keeps its black
+    (OUTLINED.replace("</svg>", '<rect x="14" y="14" width="12" height="36" fill="#20c020"/>'
+                      '<rect x="26" y="14" width="12" height="36" fill="#2040e0"/>'
+                      '<rect x="38" y="14" width="12" height="36" fill="#f0d000"/></svg>'), [0, 1], []),
+    # the fill smeared into three colours: no one colour repainted it, so it keeps its fill
+])
+def test_edit_plan_leaves_thin_and_smeared_regions(edit, kept, recoloured):
+    source = generator_from_scene(load_svg(OUTLINED), SVGConfig(), 64)
+    assert len(source.layout) == 2  # the fill, then the stroke's outline
+    picture = _picture(edit)
+    plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15)
+    assert sorted(plan.kept) == kept and sorted(plan.recoloured) == recoloured and not plan.added
+
+
 @pytest.mark.slow
 def test_restore_svg_fits_a_64px_input_at_its_own_resolution(tmp_path):
     """sr4 of a 64 px picture: the SVG must explain the 64 px measurement (a 256 px picture), not a 16 px copy of

@@ -48,12 +48,22 @@ def visible(cover: Tensor) -> Tensor:
     return out
 
 
-def _core(mask: np.ndarray) -> np.ndarray:
-    """The mask without its one-pixel rim (where the picture blends into the neighbours), unless that is all."""
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    """The mask without its one-pixel rim, where the picture blends into the neighbours."""
     from scipy.ndimage import binary_erosion
 
-    core = binary_erosion(mask)
-    return core if core.sum() >= max(4, 0.25 * mask.sum()) else mask
+    return binary_erosion(mask)
+
+
+def readable(mask: np.ndarray) -> bool:
+    """Whether a region is wide enough for the picture to show its own colour: a quarter of it (and 4 px) lies
+    off its rim. An icon's 2 px outline at the prior's 64 px is all rim, blended with what it borders."""
+    return bool(_eroded(mask).sum() >= max(4, 0.25 * mask.sum()))
+
+
+def _core(mask: np.ndarray) -> np.ndarray:
+    """The mask without its rim, unless that is all of it."""
+    return _eroded(mask) if readable(mask) else mask
 
 
 def region_colour(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -70,11 +80,14 @@ def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolera
 
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
-              outside: float = 0.5) -> EditPlan:
+              outside: float = 0.5, uniform: float = 0.5) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
-    A source shape keeps its geometry unless ``erased`` of its visible region shows the background; its fill
-    becomes the region's median colour when that differs by more than ``colour_tol``. Edited shapes are added
+    A region too thin for the picture to show its colour (``readable``) is kept as it came: the picture holds no
+    evidence about it. Any other source shape keeps its geometry unless ``erased`` of its visible region shows the
+    background; its fill becomes the region's median colour when that differs by more than ``colour_tol`` and
+    ``uniform`` of the region lies within ``colour_tol`` of it (the edit repainted it in one colour; a region
+    the estimate only smeared keeps its fill). Edited shapes are added
     when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
     never slivers along them nor blotches inside them (where a small prior's estimate is least sure)."""
@@ -85,14 +98,15 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     plan = EditPlan()
     painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint
     for k in range(len(source.layout)):
-        if seen[k].sum() == 0:
-            plan.kept.append(k)  # hidden in the input too: not the edit's business
+        old = source.fills[k, :3].detach().cpu().numpy()
+        if seen[k].sum() == 0 or not readable(seen[k]):
+            plan.kept.append(k)  # hidden in the input too, or too thin to read: not the edit's business
+            painted[seen[k]] = old
             continue
         if share_near(img, seen[k], back, colour_tol) >= erased:
             continue  # the edit painted it over with the background: removed
         colour = region_colour(img, seen[k])
-        old = source.fills[k, :3].detach().cpu().numpy()
-        if np.abs(colour - old).max() <= colour_tol:
+        if np.abs(colour - old).max() <= colour_tol or share_near(img, seen[k], colour, colour_tol) < uniform:
             plan.kept.append(k)
             painted[seen[k]] = old
         else:
