@@ -94,3 +94,20 @@ def test_prior_trained_on_concepts_knows_their_words(cache, tmp_path):
     assert v.unknown("a red rocket emoji") == [] and v.unknown("a kitten spaceship") == ["spaceship"]
     pipe = StableDiffusionPipeline.from_pretrained(out)
     assert np.isfinite(pipe("a rocket", num_inference_steps=2, output_type="np").images).all()
+
+
+@pytest.mark.slow
+def test_prior_trained_with_3d_views_learns_their_words(cache, tmp_path):
+    """--views adds captioned views of 3D objects (data/objects3d.py) to the concept pool: their words reach the
+    tokenizer and the card counts them apart from the emoji drawings."""
+    from dreamsampler3d.priors.training.train_prior import main as train
+
+    out = tmp_path / "prior"
+    assert train(["--work", str(tmp_path / "work"), "--out", str(out), "--n-images", "700", "--workers", "1",
+                  "--views", "5", "--vae-minutes", "0.02", "--decoder-minutes", "0.01", "--minutes", "0.03",
+                  "--batch", "8"]) == 0
+    info = json.loads((out / "training_info.json").read_text())
+    assert info["n_views"] == 5 and info["n_drawings"] == 4 * 2 + 3 * 3 * 2 + 2
+    v = Vocabulary.from_prior(out)
+    assert "view" in v.words and v.words & {"cube", "sphere", "cylinder", "cone", "pyramid", "torus", "capsule"}
+    assert "3D object views rendered" in (out / "README.md").read_text()

@@ -87,3 +87,13 @@ def test_a_planted_pickle_beside_the_autoencoder_is_not_read(tmp_path):
     with pytest.raises(OSError, match="no file named diffusion_pytorch_model.safetensors"):
         load_autoencoder(folder)  # the .bin is not opened at all (diffusers would read it, if restricted)
     assert not marker.exists()
+
+
+def test_cached_latents_of_other_data_are_refused(tmp_path):
+    """A work folder reused with other data flags (--views, --no-concepts) holds latents of other images: one
+    line, not a silent mix-up of latents and captions."""
+    from dreamsampler3d.priors.training.train_prior import encode_latents
+
+    torch.save({"latents": torch.zeros(3, 4, 16, 16), "scaling_factor": 1.0}, tmp_path / "latents.pt")
+    with pytest.raises(UserError, match="holds 3 latents, this run has 5 images"):
+        encode_latents(tmp_path, None, torch.zeros(5, 64, 64, 3, dtype=torch.uint8))

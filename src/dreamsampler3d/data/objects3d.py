@@ -155,11 +155,12 @@ def random_parts(rng: random.Random, stack_share: float = 0.15) -> list[Part]:
     return [Part(rng.choice(PRIMITIVES), rng.choice(colours))]
 
 
-def object_views(n: int, seed: int, size: int = 64) -> tuple[np.ndarray, list[str]]:
-    """n captioned views [n, size, size, 3] uint8 of random objects, cameras and lights; fixed by the seed."""
+def object_views(n: int, seed: int, size: int = 64, k: int = 1) -> tuple[np.ndarray, list[list[str]]]:
+    """n views [n, size, size, 3] uint8 of random objects, cameras and lights, each with k captions (wordings of
+    the same object and view, one drawn per training step); fixed by the seed."""
     rng = random.Random(seed)
     images, captions = np.zeros((n, size, size, 3), np.uint8), []
-    for k in range(n):
+    for i in range(n):
         parts = random_parts(rng)
         elevation, azimuth = rng.uniform(-45.0, 80.0), rng.uniform(-180.0, 180.0)
         cams = Cameras(torch.tensor([elevation]), torch.tensor([azimuth]), torch.tensor([rng.uniform(40.0, 55.0)]),
@@ -167,6 +168,7 @@ def object_views(n: int, seed: int, size: int = 64) -> tuple[np.ndarray, list[st
         towards_camera = cams.positions()[0] / cams.positions()[0].norm()
         jitter = torch.tensor([rng.gauss(0, 0.5) for _ in range(3)])
         light = towards_camera + jitter + torch.tensor([0.0, 0.0, 0.5])  # near the camera, a little above
-        images[k] = render(parts, cams, size, light / light.norm())[0]
-        captions.append(caption(parts, view_phrase(elevation, azimuth), rng))
+        images[i] = render(parts, cams, size, light / light.norm())[0]
+        view = view_phrase(elevation, azimuth)
+        captions.append([caption(parts, view, rng) for _ in range(k)])
     return images, captions

@@ -16,9 +16,11 @@ def write_card(folder: Path, info: dict, quality_md: str | None = None) -> None:
     quality = quality_md or "Not measured yet: run `python benchmarks/prior_quality.py`."
     device = info.get("device", "CPU")
     where = f"CPU only, {info.get('threads')} thread(s)" if device == "CPU" else f"One {device} GPU"
-    command = "" if device == "CPU" else (
-        f" --device cuda --batch {info.get('batch')} --vae-batch {vae.get('batch')} --vae-minutes "
+    command = (f" --device cpu --threads {info.get('threads')}" if device == "CPU" else " --device cuda") + (
+        f" --batch {info.get('batch')} --vae-batch {vae.get('batch')} --vae-minutes "
         f"{vae.get('minutes', 0):.1f} --decoder-minutes {dec.get('minutes', 0):.2f} --minutes {info.get('unet_minutes', 0):.0f}")
+    if info.get("init"):
+        command += " --init <the previous, shapes-only prior>"
     concepts = _concept_data(info)
     text = f"""---
 license: mit
@@ -59,9 +61,9 @@ safetensors, {size_mb:.1f} MB in total.
 ## Training
 
 {where}. VAE: {vae.get('steps')} steps of batch {vae.get('batch')}
-in {vae.get('minutes', 0):.1f} min, held-out PSNR {vae.get('psnr_db', 0):.1f} dB; then the decoder alone on the
+in {vae.get('minutes', 0):.1f} min, held-out PSNR {vae.get('psnr_db', 0):.1f} dB{_on_concepts(vae)}; then the decoder alone on the
 frozen latents: {dec.get('steps')} steps in {dec.get('minutes', 0):.1f} min, held-out PSNR
-{dec.get('psnr_db', 0):.1f} dB (object pixels weighted 10x in both). Text encoder and UNet
+{dec.get('psnr_db', 0):.1f} dB{_on_concepts(dec)} (object pixels weighted 10x in both). Text encoder and UNet
 jointly: {info.get('unet_steps')} steps of batch {info.get('batch')} in {info.get('unet_minutes', 0):.1f}
 min, AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 loss weighting, EMA 0.999.
 Reproduce: `python -m dreamsampler3d.priors.training.train_prior --out src/dreamsampler3d/assets/icon-prior
@@ -79,14 +81,19 @@ type: a GPU draws its batches and noise from a CUDA generator).
 Intended as the offline default prior of dreamsampler3d, for tests, demos and CI, and as a
 domain where results can be judged automatically. It knows only the caption vocabulary above
 (`dreamsampler3d concepts WORD` searches it; an unknown word is named in a warning with the nearest known
-concepts); other words (e.g. "a photo of a dog") are tokenised into untrained character pieces and give
-arbitrary icons. 64x64 output only. Not a general image model: point `--model` at real
+concepts); other words (e.g. "kitten", "zorblax") are tokenised into untrained character pieces and give
+arbitrary icons. It is a small model: many concepts it knows by name still come out as colour and outline
+rather than as the thing (the measured table says how many). 64x64 output only. Not a general image model: point `--model` at real
 Stable Diffusion weights for anything else.
 
 Licence: MIT for the weights and code; the drawings it learnt from keep their own licences and are credited
 under Data.
 """
     (folder / "README.md").write_text(text)
+
+
+def _on_concepts(phase: dict) -> str:
+    return f" ({phase['concept_psnr_db']:.1f} dB on emoji drawings)" if "concept_psnr_db" in phase else ""
 
 
 def _concept_data(info: dict) -> str:
@@ -108,4 +115,13 @@ wording ("a rocket", "a red rocket emoji", "a rocket line icon"); the concept li
 | drawings by | package | licence | use |
 |---|---|---|---|
 {rows}
-"""
+{_views(info)}"""
+
+
+def _views(info: dict) -> str:
+    if not info.get("n_views"):
+        return ""
+    return (f"\nIn the same pool: {info['n_views']:,} 3D object views rendered by this project "
+            "(`dreamsampler3d.data.objects3d`: cube, sphere, cylinder, cone, pyramid, torus, capsule and two-object "
+            "stacks in the named colours, Lambert-shaded, from random cameras), captioned with the object and the "
+            "view (\"a red cube, side view\"), for text-to-3D's view-dependent prompts.\n")

@@ -85,6 +85,15 @@ class ConceptData:
     set_key: list[str]  # M set keys
     concepts: list[dict]  # Concept.to_json() of every concept
 
+    def with_views(self, images: torch.Tensor, captions: list[list[str]]) -> "ConceptData":
+        """These drawings and, after them, captioned views of 3D objects (concept -1, set "views"): one pool,
+        so views are drawn at the concepts' rate in proportion to their count."""
+        if self.captions and captions and len(captions[0]) != len(self.captions[0]):
+            raise ValueError(f"views carry {len(captions[0])} captions each, drawings {len(self.captions[0])}")
+        return ConceptData(torch.cat([self.images, images]), [*self.captions, *captions],
+                           np.concatenate([np.asarray(self.concept, np.int32), np.full(len(images), -1, np.int32)]),
+                           [*self.set_key, *["views"] * len(images)], self.concepts)
+
 
 def concept_drawings(work: Path, seed: int, cache: Path | None = None) -> ConceptData:
     """Every training drawing of every concept (data/emoji_data.py), rendered once and cached in work."""
@@ -106,6 +115,19 @@ def concept_drawings(work: Path, seed: int, cache: Path | None = None) -> Concep
     _save_npz(path, images=images, concept=concept)
     atomic_file(meta_path, lambda tmp: tmp.write_text(json.dumps(meta)))
     return ConceptData(torch.from_numpy(images), captions, concept, meta["set_key"], meta["concepts"])
+
+
+def view_drawings(work: Path, n: int, seed: int, k: int) -> tuple[torch.Tensor, list[list[str]]]:
+    """n captioned views of 3D objects (data/objects3d.py, k captions each), rendered once and cached in work."""
+    from ...data.objects3d import object_views
+
+    path, cap_path = work / f"views_{seed}_{n}.npz", work / f"views_{seed}_{n}.json"
+    if path.exists() and cap_path.exists():
+        return torch.from_numpy(_load_npz(path)["images"]), json.loads(cap_path.read_text())
+    images, captions = object_views(n, seed, k=k)
+    _save_npz(path, images=images)
+    atomic_file(cap_path, lambda tmp: tmp.write_text(json.dumps(captions)))
+    return torch.from_numpy(images), captions
 
 
 def caption_words(captions: list[str]) -> list[str]:

@@ -28,7 +28,9 @@ from ...data.vocab import MAX_LENGTH, load_tokenizer, save_tokenizer
 from ...data.vocab import caption_words as grammar_words
 from ...io.files import atomic_file, atomic_folder
 from ...data.icon_sets import cache_root
-from .data import ConceptData, MixedBatches, caption_words, concept_drawings, load_tensors, shape_scenes
+from ...errors import UserError
+from .data import (ConceptData, MixedBatches, caption_words, concept_drawings, load_tensors, shape_scenes,
+                   view_drawings)
 from .models import (build_scheduler, build_text_encoder, build_unet, build_vae, n_params)
 
 HOLDOUT = 512  # last images of the cache, only for the VAE PSNR
@@ -56,6 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concepts", action=argparse.BooleanOptionalAction, default=True,
                    help="train on the open emoji sets' concepts beside the shape scenes (fetched once)")
     p.add_argument("--shape-fraction", type=float, default=0.3, help="share of each batch from shape scenes")
+    p.add_argument("--views", type=int, default=0,
+                   help="also train on this many captioned views of 3D objects ('a red cube, side view'), drawn "
+                        "with the concept drawings (text-to-3D's view-dependent prompts; 0: none)")
     p.add_argument("--init", default=None,
                    help="warm start from this prior folder (VAE, UNet, text encoder where the words agree)")
     p.add_argument("--minutes", type=float, default=70.0, help="UNet training time budget")
@@ -231,6 +236,9 @@ def encode_latents(work: Path, vae, images: torch.Tensor) -> torch.Tensor:
     path = work / "latents.pt"
     if path.exists():
         d = load_tensors(path)
+        if len(d["latents"]) != len(images):
+            raise UserError(f"{path}: holds {len(d['latents'])} latents, this run has {len(images)} images (other "
+                            "data flags than the run that wrote it); use a new --work folder")
         vae.register_to_config(scaling_factor=d["scaling_factor"])
         return d["latents"].to(images.device)
     chunks = []
@@ -416,8 +424,12 @@ def main(argv: list[str] | None = None) -> int:
     shapes, shape_caps = shape_scenes(work, args.n_images, args.seed, args.workers)
     concepts = concept_drawings(work, args.seed) if args.concepts else ConceptData(
         torch.zeros(0, 64, 64, 3, dtype=torch.uint8), [], [], [], [])
+    if args.views:
+        from ...data.emoji_data import CAPTIONS_PER_IMAGE
+
+        concepts = concepts.with_views(*view_drawings(work, args.views, args.seed, CAPTIONS_PER_IMAGE))
     print(f"data: {len(shapes)} shape scenes, {len(concepts.images)} drawings of {len(concepts.concepts)} "
-          "concepts", flush=True)
+          f"concepts and 3D views ({args.views} views)", flush=True)
     if args.phase == "data":
         return 0
     pool = ImagePool(shapes.to(device), concepts.images.to(device), args.shape_fraction)
@@ -434,14 +446,16 @@ def main(argv: list[str] | None = None) -> int:
     shape_ids = encode_captions(work, f"scenes_{args.seed}_{args.n_images}", shape_caps, tok)
     if flat:
         k = len(concepts.captions[0])
-        concept_ids = encode_captions(work, f"concepts_{args.seed}", flat, tok).view(len(concepts.captions), k, -1)
+        name = f"concepts_{args.seed}" + (f"_views{args.views}" if args.views else "")
+        concept_ids = encode_captions(work, name, flat, tok).view(len(concepts.captions), k, -1)
     else:
         concept_ids = torch.zeros(0, 1, MAX_LENGTH, dtype=torch.long)
     empty = tok([""], padding="max_length", max_length=MAX_LENGTH, return_tensors="pt").input_ids[0]
     n = len(shapes)
     batches = MixedBatches(latents[:n], shape_ids.to(device), latents[n:], concept_ids.to(device),
                            empty.to(device), args.shape_fraction, HOLDOUT)
-    base = {"seed": args.seed, "n_images": args.n_images, "n_drawings": len(concepts.images),
+    base = {"seed": args.seed, "n_images": args.n_images, "n_drawings": len(concepts.images) - args.views,
+            "n_views": args.views,
             "n_concepts": len(concepts.concepts), "shape_fraction": args.shape_fraction,
             "init": Path(args.init).name if args.init else None, "batch": args.batch, "lr": args.lr,
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
