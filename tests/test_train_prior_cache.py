@@ -52,9 +52,12 @@ def test_encode_captions_reads_its_cache_without_pickle(tmp_path):
     with pytest.raises(UserError):
         encode_captions(tmp_path, "x", ["a red star"], tok=None)  # the cache is read before any tokenizer
     assert not marker.exists()
-    ids = torch.arange(6).view(2, 3)
+    from dreamsampler3d.data.vocab import load_tokenizer, save_tokenizer
+
+    tok = load_tokenizer(save_tokenizer(tmp_path / "tok", words=["a", "b"]))
+    ids = tok(["a", "b"], padding="max_length", max_length=40, return_tensors="pt").input_ids
     torch.save(ids, tmp_path / "ids_y.pt")  # what this tool writes reads back as it was
-    assert torch.equal(encode_captions(tmp_path, "y", ["a", "b"], tok=None), ids)
+    assert torch.equal(encode_captions(tmp_path, "y", ["a", "b"], tok=tok), ids)
 
 
 def test_a_planted_npz_cache_is_refused_without_running_it(tmp_path):
@@ -97,3 +100,35 @@ def test_cached_latents_of_other_data_are_refused(tmp_path):
     torch.save({"latents": torch.zeros(3, 4, 16, 16), "scaling_factor": 1.0}, tmp_path / "latents.pt")
     with pytest.raises(UserError, match="holds 3 latents, this run has 5 images"):
         encode_latents(tmp_path, None, torch.zeros(5, 64, 64, 3, dtype=torch.uint8))
+
+
+def _swap_two_words(folder: Path, a: str, b: str) -> None:
+    """A valid tokenizer whose ids differ from the one saved: what another process's BPE run gives."""
+    from transformers import CLIPTokenizer
+
+    vocab = json.loads((folder / "vocab.json").read_text())
+    vocab[a + "</w>"], vocab[b + "</w>"] = vocab[b + "</w>"], vocab[a + "</w>"]
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "tokenizer.json").unlink(missing_ok=True)
+    CLIPTokenizer(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"),
+                  model_max_length=40).save_pretrained(str(folder))
+
+
+def test_a_resumed_run_keeps_its_tokenizer_and_refuses_ids_of_another(tmp_path):
+    """The caption ids (and the embedding rows trained on them) belong to the tokenizer that encoded them: a
+    resume reuses the work folder's tokenizer instead of building a new one, and cached ids that another
+    tokenizer gave are refused with one line."""
+    from dreamsampler3d.data.vocab import load_tokenizer
+    from dreamsampler3d.priors.training.train_prior import work_tokenizer
+
+    words = ["a", "pink", "pina", "square", "colada"]
+    folder = work_tokenizer(tmp_path, words)
+    captions = ["a pink square", "a pina colada"]
+    ids = encode_captions(tmp_path, "t", captions, load_tokenizer(folder))
+    _swap_two_words(folder, "pink", "pina")  # as if the first run's trainer had ordered them so
+    swapped = load_tokenizer(work_tokenizer(tmp_path, words))  # the resume: kept, not rebuilt
+    assert swapped("pink").input_ids[1] == ids[1, 2]  # 'pink' now has the id 'pina' had
+    with pytest.raises(UserError, match="another tokenizer"):
+        encode_captions(tmp_path, "t", captions, swapped)
+    with pytest.raises(UserError, match="not one token"):
+        work_tokenizer(tmp_path, words + ["penguin"])

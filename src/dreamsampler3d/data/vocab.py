@@ -2,9 +2,11 @@
 
 A tokenizer trap (docs/prior.md): a word-level vocab.json with a header-only merges.txt makes CLIPTokenizer split
 every word into characters. Here each caption word gets its own merge chain, learnt by a tiny
-deterministic BPE run over the word list, so every vocabulary word encodes to one token;
+BPE run over the word list, so every vocabulary word encodes to one token;
 the 256 byte-level characters (plain and with "</w>") are in the vocab too, so any other
-text still encodes (to character pieces) and never crashes.
+text still encodes (to character pieces) and never crashes. The run is not reproducible across processes (the
+`tokenizers` trainer orders tied merges differently), so a training run builds its tokenizer once and keeps it
+(priors/training/train_prior.py, work_tokenizer).
 """
 
 from __future__ import annotations

@@ -97,11 +97,34 @@ def to_model(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
+def work_tokenizer(work: Path, words: list[str]) -> Path:
+    """The run's tokenizer, built once and kept in the work folder. The cached caption ids, and so the trained
+    embedding rows, are in its ids, and the BPE trainer gives other ids in another process (its order of tied
+    merges varies): a resumed run that rebuilt it would export a tokenizer that sends words to other words' rows."""
+    folder = work / "tokenizer"
+    if not (folder / "vocab.json").is_file():
+        atomic_folder(folder, lambda tmp: save_tokenizer(tmp, words=words))
+    tok = load_tokenizer(folder)
+    split = [w for w in words if len(tok.tokenize(w)) != 1]
+    if split:
+        raise UserError(f"{folder}: made for other captions ({len(split)} of their words, e.g. {split[0]!r}, are not "
+                        "one token); use a new --work folder")
+    return folder
+
+
 def encode_captions(work: Path, name: str, captions: list[str], tok) -> torch.Tensor:
-    """Token ids [N, L] of a caption list, cached in work under `name`."""
+    """Token ids [N, L] of a caption list, cached in work under `name`; a cache another tokenizer wrote (a sample
+    is re-encoded) is refused."""
     path = work / f"ids_{name}.pt"
     if path.exists():
-        return load_tensors(path)
+        ids = load_tensors(path)
+        sample = list(range(0, len(captions), 97))
+        fresh = tok([captions[i] for i in sample], padding="max_length", max_length=ids.shape[-1], truncation=True,
+                    return_tensors="pt").input_ids if len(ids) == len(captions) else None
+        if fresh is None or not torch.equal(fresh, ids[sample]):
+            raise UserError(f"{path}: caption ids another tokenizer (or other captions) gave, not "
+                            f"{work / 'tokenizer'}'s; use a new --work folder")
+        return ids
     ids = tok(captions, padding="max_length", max_length=MAX_LENGTH, truncation=True,
               return_tensors="pt").input_ids
     torch.save(ids, path)
@@ -441,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     del pool
     flat = [c for caps in concepts.captions for c in caps]
-    tok_dir = save_tokenizer(work / "tokenizer", words=grammar_words() + caption_words(flat))
+    tok_dir = work_tokenizer(work, sorted(set(grammar_words() + caption_words(flat))))
     tok = load_tokenizer(tok_dir)
     shape_ids = encode_captions(work, f"scenes_{args.seed}_{args.n_images}", shape_caps, tok)
     if flat:
