@@ -23,7 +23,7 @@ from .emoji_data import with_article
 from .icons import COLOURS
 
 PRIMITIVES = ("cube", "sphere", "cylinder", "cone", "pyramid", "torus", "capsule")
-# Dimensions (scene units; the object is centred on the origin and fits in a sphere of radius 0.55).
+# Dimensions (scene units; the object is centred on the origin; a cube's corners reach 0.61, a stack 0.59).
 CUBE_HALF = 0.35
 SPHERE_R = 0.45
 CYLINDER_R, CYLINDER_HALF = 0.35, 0.35
@@ -31,7 +31,7 @@ CONE_R, CONE_HALF = 0.4, 0.35  # base radius; the base at z = -CONE_HALF, the ap
 PYRAMID_HALF, PYRAMID_HEIGHT_HALF = 0.4, 0.35  # square base half-side; base at z = -0.35, apex at +0.35
 TORUS_R, TORUS_r = 0.33, 0.13  # lying flat (its hole seen from overhead)
 CAPSULE_HALF, CAPSULE_R = 0.22, 0.22  # the segment's half-length along z, the radius
-STACK_SCALE = 0.5  # a two-object stack: each object at half size, one resting on the other
+STACK_SCALE = 0.6  # a two-object stack: each object at 0.6 of its size (at 0.5 stacks looked small beside single objects)
 HALF_HEIGHT = {"cube": CUBE_HALF, "sphere": SPHERE_R, "cylinder": CYLINDER_HALF, "cone": CONE_HALF,
                "pyramid": PYRAMID_HEIGHT_HALF, "torus": TORUS_r, "capsule": CAPSULE_HALF + CAPSULE_R}
 
