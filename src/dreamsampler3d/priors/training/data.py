@@ -58,20 +58,30 @@ def load_tensors(path: Path, map_location: str | torch.device | None = None):
 def shape_scenes(work: Path, n: int, seed: int, workers: int = 1) -> tuple[torch.Tensor, list[str]]:
     """n seeded synthetic scenes: uint8 [n, 64, 64, 3] and their captions; image i is the same bytes whatever
     the worker count."""
-    path, cap_path = work / f"scenes_{seed}_{n}.npz", work / f"scenes_{seed}_{n}.json"
+    def render() -> tuple[np.ndarray, list[str]]:
+        chunks = [(lo, min(lo + CHUNK, n), seed) for lo in range(0, n, CHUNK)]
+        images, captions = np.zeros((n, 64, 64, 3), np.uint8), []
+        bar = tqdm(total=n, desc="render scenes", mininterval=10)
+        pool = get_context("spawn").Pool(workers) if workers > 1 else None  # spawn: no forked torch
+        for (lo, hi, _), (ims, caps) in zip(chunks, (pool.imap if pool else map)(_render_chunk, chunks)):
+            images[lo:hi] = ims
+            captions += caps
+            bar.update(hi - lo)
+        if pool:
+            pool.close()
+        bar.close()
+        return images, captions
+
+    return _cached_captioned(work / f"scenes_{seed}_{n}", render)
+
+
+def _cached_captioned(stem: Path, make) -> tuple[torch.Tensor, list]:
+    """Images uint8 [N, 64, 64, 3] and their captions from ``stem``.npz / .json, made by ``make()`` and written
+    there the first time."""
+    path, cap_path = stem.with_suffix(".npz"), stem.with_suffix(".json")
     if path.exists() and cap_path.exists():
         return torch.from_numpy(_load_npz(path)["images"]), json.loads(cap_path.read_text())
-    chunks = [(lo, min(lo + CHUNK, n), seed) for lo in range(0, n, CHUNK)]
-    images, captions = np.zeros((n, 64, 64, 3), np.uint8), []
-    bar = tqdm(total=n, desc="render scenes", mininterval=10)
-    pool = get_context("spawn").Pool(workers) if workers > 1 else None  # spawn: no forked torch
-    for (lo, hi, _), (ims, caps) in zip(chunks, (pool.imap if pool else map)(_render_chunk, chunks)):
-        images[lo:hi] = ims
-        captions += caps
-        bar.update(hi - lo)
-    if pool:
-        pool.close()
-    bar.close()
+    images, captions = make()
     _save_npz(path, images=images)
     atomic_file(cap_path, lambda tmp: tmp.write_text(json.dumps(captions)))
     return torch.from_numpy(images), captions
@@ -121,13 +131,7 @@ def view_drawings(work: Path, n: int, seed: int, k: int) -> tuple[torch.Tensor, 
     """n captioned views of 3D objects (data/objects3d.py, k captions each), rendered once and cached in work."""
     from ...data.objects3d import object_views
 
-    path, cap_path = work / f"views_{seed}_{n}.npz", work / f"views_{seed}_{n}.json"
-    if path.exists() and cap_path.exists():
-        return torch.from_numpy(_load_npz(path)["images"]), json.loads(cap_path.read_text())
-    images, captions = object_views(n, seed, k=k)
-    _save_npz(path, images=images)
-    atomic_file(cap_path, lambda tmp: tmp.write_text(json.dumps(captions)))
-    return torch.from_numpy(images), captions
+    return _cached_captioned(work / f"views_{seed}_{n}", lambda: object_views(n, seed, k=k))
 
 
 def caption_words(captions: list[str]) -> list[str]:
