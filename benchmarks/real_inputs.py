@@ -8,6 +8,9 @@ nothing is committed): Feather (MIT), Lucide (ISC), Font Awesome Free solid (CC-
     python benchmarks/real_inputs.py edit --icons 30         # edit-svg recolours on OpenMoji icons vs DDS
     python benchmarks/real_inputs.py restore --degradation sr4 --size 64   # restore-svg vs the raster baseline
                                                                             # (+ vtracer); also sr8, blur, inpaint
+    python benchmarks/real_inputs.py raster --raster sr4 --steps 50   # raster restore vs bicubic (also sr8)
+    python benchmarks/real_inputs.py raster --raster edit --steps 50  # raster edit vs DDS and PDS
+    python benchmarks/real_inputs.py raster --raster inpaint --steps 50   # 'a yellow square' in a box vs latent DPS
 """
 
 from __future__ import annotations
@@ -62,6 +65,16 @@ def _grid(path: Path, rows: list[list[np.ndarray]], names: list[str]) -> None:
     print(f"\ngrid: {path} (columns: {', '.join(names)})")
 
 
+def _run(task: str, flags: dict, prior, overrides: list[str] = ()) -> Path:
+    """One task run as the CLI would make it (config checks, dotted key=value overrides, input reading, the
+    runner); returns its folder."""
+    cfg = build_config(task, None, list(overrides), flags)
+    image, _ = read_inputs(task, cfg)
+    module, inputs, metrics = build_task(task, cfg, prior, image)
+    execute(task, cfg, module, inputs, metrics)
+    return Path(cfg.run.out)
+
+
 # ---------------------------------------------------------------------------------------------------- import
 def import_benchmark(per_set: int, seed: int) -> None:
     """Every icon through the editor's import (strokes, conics, arcs, transforms, non-square viewBoxes)."""
@@ -105,15 +118,22 @@ def _openmoji_edits(n: int, seed: int) -> list[tuple[str, str]]:
     return out
 
 
-def _blue_share(image: np.ndarray) -> float:
-    """Share of the coloured ink (not near black, white or grey) whose hue is blue (190-260 degrees)."""
-    px = image.reshape(-1, 3).astype(np.float64) / 255
-    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in px[:: 4]])  # every 4th pixel: enough for a share
+def _hue_share(image: np.ndarray, hues: tuple[float, float] = (190, 260), of_coloured: bool = True,
+               every: int = 4) -> float:
+    """Share of the pixels (of the coloured ink: not near black, white or grey; or of all) whose hue lies in
+    ``hues`` degrees (blue: 190-260, yellow: 40-70) and that are themselves coloured."""
+    px = image.reshape(-1, 3).astype(np.float64)[:: every] / 255  # every 4th pixel: enough for a share
+    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in px])
     coloured = (hsv[:, 1] > 0.3) & (hsv[:, 2] > 0.25)
-    if not coloured.any():
-        return 0.0
-    hue = hsv[coloured, 0] * 360
-    return float(((hue >= 190) & (hue <= 260)).mean())
+    hue = hsv[:, 0] * 360
+    hit = coloured & (hue >= hues[0]) & (hue <= hues[1])
+    if of_coloured:
+        return float(hit.sum() / coloured.sum()) if coloured.any() else 0.0
+    return float(hit.mean())
+
+
+def _blue_share(image: np.ndarray) -> float:
+    return _hue_share(image)
 
 
 def _dark_paths(svg_text: str) -> list[str]:
@@ -126,7 +146,7 @@ def _dark_paths(svg_text: str) -> list[str]:
     return out
 
 
-def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], overrides: dict) -> None:
+def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], overrides: list[str]) -> None:
     edits = _openmoji_edits(n, seed)
     icons = IconifySet.load("openmoji")
     size, multiple = prior.default_size, prior.size_multiple
@@ -146,15 +166,10 @@ def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], ove
                 out = root / f"{k}-{method}"
                 flags = {"svg_file": str(root / "in.svg"), "prompt": f"a blue {words}", "method": method,
                          "run": {"steps": steps, "seed": seed + k, "out": str(out), "progress": False}}
-                if method == "dreamsampler":
-                    flags.update(overrides)
                 start = time.perf_counter()
                 try:
-                    cfg = build_config("edit-svg", None, [], flags)
-                    image, _ = read_inputs("edit-svg", cfg)
-                    module, inputs, metrics = build_task("edit-svg", cfg, prior, image)
-                    execute("edit-svg", cfg, module, inputs, metrics)
-                    text = (out / "result.svg").read_text()
+                    own = overrides if method == "dreamsampler" else []
+                    text = (_run("edit-svg", flags, prior, own) / "result.svg").read_text()
                     after = _tile(text)
                     rows[method].append({
                         "ok": True, "seconds": time.perf_counter() - start,
@@ -214,10 +229,7 @@ def _degrade(clean: np.ndarray, kind: str, size: int, root: Path, rng: random.Ra
         return blurred, {}, np.asarray(blurred), "the blurred input"
     from skimage.restoration import inpaint_biharmonic
 
-    mask = np.zeros((side, side), bool)
-    w, h = rng.randint(side // 5, side // 3), rng.randint(side // 5, side // 3)
-    x, y = rng.randint(side // 6, side - w - side // 6), rng.randint(side // 6, side - h - side // 6)
-    mask[y:y + h, x:x + w] = True
+    mask = _box_mask(side, rng)
     Image.fromarray((mask * 255).astype(np.uint8)).save(root / "mask.png")
     holed = clean.copy()
     holed[mask] = 0
@@ -248,11 +260,7 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int
             out = root / f"{k}"
             flags = {"image": str(root / "in.png"), "degradation": kind, **extra,
                      "run": {"steps": steps, "seed": seed + k, "out": str(out), "progress": False}}
-            cfg = build_config("restore-svg", None, [], flags)
-            image, _ = read_inputs("restore-svg", cfg)
-            module, inputs, metrics = build_task("restore-svg", cfg, prior, image)
-            execute("restore-svg", cfg, module, inputs, metrics)
-            ours = (out / "result.svg").read_text()
+            ours = (_run("restore-svg", flags, prior) / "result.svg").read_text()
             traced = trace(alternative, clean_side)
             tiles = [np.asarray(given.resize((256, 256), Image.NEAREST)), _tile(svg)]
             for method, text in (("dreamsampler", ours), ("raster + vtracer", traced)):
@@ -279,6 +287,146 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int
                                                           f"{alt_name} + vtracer"])
 
 
+# ---------------------------------------------------------------------------------------------------- raster
+YELLOW = (40.0, 70.0)
+
+
+def _icon_at(key: str, name: str, side: int) -> np.ndarray:
+    """A real icon as a user's raster: the 256 px render on white, box-filtered to ``side`` px."""
+    return np.asarray(Image.fromarray(_tile(IconifySet.load(key).svg(name))).resize((side, side), Image.BOX))
+
+
+def _box_mask(side: int, rng: random.Random) -> np.ndarray:
+    """A box of a fifth to a third of the side, away from the border: where a user asks for something new."""
+    mask = np.zeros((side, side), bool)
+    w, h = rng.randint(side // 5, side // 3), rng.randint(side // 5, side // 3)
+    x, y = rng.randint(side // 6, side - w - side // 6), rng.randint(side // 6, side - h - side // 6)
+    mask[y:y + h, x:x + w] = True
+    return mask
+
+
+def _raster_restore(prior, icons: list[tuple[str, str]], steps: int, seed: int, kind: str, root: Path):
+    """sr4 / sr8 at the prior's size: the clean icon at that size box-filtered down by the factor, against bicubic."""
+    from dreamsampler3d.tasks.prepare import factor_of
+
+    side = prior.default_size
+    small_side = side // factor_of(kind)
+    rows: dict[str, list[tuple[float, float]]] = {"dreamsampler": [], "bicubic": []}
+    grid = []
+    for k, (key, name) in enumerate(icons):
+        clean = _icon_at(key, name, side)
+        small = Image.fromarray(clean).resize((small_side, small_side), Image.BOX)
+        small.save(root / "in.png")
+        bicubic = np.asarray(small.resize((side, side), Image.BICUBIC))
+        out = _run("restore", {"image": str(root / "in.png"), "degradation": kind,
+                               "run": {"steps": steps, "seed": seed + k, "out": str(root / f"r{k}"),
+                                       "progress": False}}, prior)
+        ours = np.asarray(Image.open(out / "result.png").convert("RGB"))
+        assert ours.shape == clean.shape, (ours.shape, clean.shape)
+        for method, got in (("dreamsampler", ours), ("bicubic", bicubic)):
+            rows[method].append((psnr(got, clean), _ssim(got, clean)))
+        if len(grid) < 10:
+            grid.append([_up(np.asarray(small)), _up(clean), _up(ours), _up(bicubic)])
+        print(f"icon {k + 1}/{len(icons)} ({key}:{name}) done", flush=True)
+    wins = np.mean([a[0] > b[0] for a, b in zip(rows["dreamsampler"], rows["bicubic"])])
+    print(f"\n{len(icons)} real icons (Font Awesome, OpenMoji, Twemoji) at {side} px, box-filtered to {small_side} px; "
+          f"restore --degradation {kind}, {steps} steps; PSNR / SSIM at {side} px (the model's size, the result's) "
+          f"against the clean icon. DreamSampler ahead of bicubic on {wins:.0%} of icons\n")
+    print("| method | PSNR (dB) | SSIM |")
+    print("|---|---:|---:|")
+    for method, vals in rows.items():
+        print(f"| {method} | {np.mean([v[0] for v in vals]):.2f} | {np.mean([v[1] for v in vals]):.3f} |")
+    _grid(OUTPUT / f"real_raster_{kind}_grid.png", grid, ["input", "clean", "dreamsampler", "bicubic"])
+
+
+def _up(image: np.ndarray) -> np.ndarray:
+    """A small raster shown at 256 px with its pixels visible (nearest), as a user zooming in sees it."""
+    return np.asarray(Image.fromarray(image).resize((256, 256), Image.NEAREST))
+
+
+def _raster_edit(prior, n: int, steps: int, seed: int, methods: list[str], overrides: list[str], root: Path) -> None:
+    """'a blue <name>' on OpenMoji icons given as 64 px PNGs: how much of the coloured ink turns blue, and how
+    much of the picture stays (PSNR to the input)."""
+    side = prior.default_size
+    rows: dict[str, list[tuple[float, float, float]]] = {m: [] for m in methods}
+    grid = []
+    for k, (name, words) in enumerate(_openmoji_edits(n, seed)):
+        given = _icon_at("openmoji", name, side)
+        Image.fromarray(given).save(root / "in.png")
+        tiles = [_up(given)]
+        for method in methods:
+            flags = {"image": str(root / "in.png"), "prompt": f"a blue {words}", "method": method,
+                     "run": {"steps": steps, "seed": seed + k, "out": str(root / f"e{k}-{method}"), "progress": False}}
+            out = _run("edit", flags, prior, overrides if method == "dreamsampler" else [])
+            got = np.asarray(Image.open(out / "result.png").convert("RGB"))
+            rows[method].append((_hue_share(given, every=1), _hue_share(got, every=1), psnr(got, given)))
+            tiles.append(_up(got))
+        if len(grid) < 10:
+            grid.append(tiles)
+        print(f"icon {k + 1}/{n} ({name}) done", flush=True)
+    print(f"\n{n} OpenMoji icons as {side} px PNGs, prompt 'a blue <name>', edit, {steps} steps, dreamsampler "
+          f"options {overrides or 'default'}\n")
+    print("| method | blue share of coloured ink before -> after | edits with >= 50 % blue | PSNR to input (dB) |")
+    print("|---|---:|---:|---:|")
+    for method, vals in rows.items():
+        print(f"| {method} | {np.mean([v[0] for v in vals]):.0%} -> {np.mean([v[1] for v in vals]):.0%} | "
+              f"{np.mean([v[1] >= 0.5 for v in vals]):.0%} | {np.mean([v[2] for v in vals]):.1f} |")
+    _grid(OUTPUT / "real_raster_edit_grid.png", grid, ["input", *methods])
+
+
+INPAINT_METHODS = {"dreamsampler": {}, "dps": {"sampler": {"dreamsampler_until": 0.0}}}
+
+
+def _raster_inpaint(prior, icons: list[tuple[str, str]], steps: int, seed: int, overrides: list[str],
+                    root: Path) -> None:
+    """'a yellow square' in a box masked on a real icon: how much of the box turns yellow (the asked change)
+    and whether the rest stays the input's. The baseline is the same sampler without DreamSampler steps
+    (latent DPS with CG data consistency)."""
+    side = prior.default_size
+    rng = random.Random(seed)
+    rows: dict[str, list[tuple[float, float]]] = {m: [] for m in INPAINT_METHODS}
+    grid = []
+    for k, (key, name) in enumerate(icons):
+        given = _icon_at(key, name, side)
+        mask = _box_mask(side, rng)
+        Image.fromarray(given).save(root / "in.png")
+        Image.fromarray((mask * 255).astype(np.uint8)).save(root / "mask.png")
+        shown = given.copy()
+        shown[mask] = (255, 0, 255)
+        tiles = [_up(shown)]
+        for method, extra in INPAINT_METHODS.items():
+            out = _run("inpaint", {"image": str(root / "in.png"), "masks": [str(root / "mask.png")],
+                                   "prompts": ["a yellow square"], **extra,
+                                   "run": {"steps": steps, "seed": seed + k, "out": str(root / f"i{k}-{method}"),
+                                           "progress": False}}, prior, overrides if method == "dreamsampler" else [])
+            got = np.asarray(Image.open(out / "result.png").convert("RGB"))
+            kept = bool((got[~mask] == given[~mask]).all())
+            rows[method].append((_hue_share(got[mask], YELLOW, of_coloured=False, every=1), kept))
+            tiles.append(_up(got))
+        if len(grid) < 10:
+            grid.append(tiles)
+        print(f"icon {k + 1}/{len(icons)} ({key}:{name}) done", flush=True)
+    print(f"\n{len(icons)} real icons at {side} px with a box mask, prompt 'a yellow square', inpaint, {steps} steps, "
+          f"dreamsampler options {overrides or 'default'}\n")
+    print("| method | yellow share of the box | boxes >= 50 % yellow | pixels outside the box kept exactly |")
+    print("|---|---:|---:|---:|")
+    for method, vals in rows.items():
+        print(f"| {method} | {np.mean([v[0] for v in vals]):.0%} | {np.mean([v[0] >= 0.5 for v in vals]):.0%} | "
+              f"{np.mean([v[1] for v in vals]):.0%} |")
+    _grid(OUTPUT / "real_raster_inpaint_grid.png", grid, ["input (box magenta)", *INPAINT_METHODS])
+
+
+def raster_benchmark(prior, n: int, steps: int, seed: int, which: str, methods: list[str],
+                     overrides: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        if which in ("sr4", "sr8"):
+            _raster_restore(prior, _restore_icons(n, seed), steps, seed, which, Path(tmp))
+        elif which == "edit":
+            _raster_edit(prior, n, steps, seed, methods, overrides, Path(tmp))
+        else:
+            _raster_inpaint(prior, _restore_icons(n, seed), steps, seed, overrides, Path(tmp))
+
+
 def _ssim(a: np.ndarray, b: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
@@ -287,7 +435,7 @@ def _ssim(a: np.ndarray, b: np.ndarray) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("task", choices=["import", "edit", "restore"])
+    ap.add_argument("task", choices=["import", "edit", "restore", "raster"])
     add_prior_args(ap)
     ap.add_argument("--icons", type=int, default=30)
     ap.add_argument("--per-set", type=int, default=400, help="icons per set for 'import'")
@@ -296,14 +444,20 @@ def main() -> None:
     ap.add_argument("--methods", default="dreamsampler,dds")
     ap.add_argument("--degradation", default="sr4", choices=["sr4", "sr8", "blur", "inpaint"])
     ap.add_argument("--size", type=int, default=64, help="the input's size in px for 'restore'")
-    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=NUMBER",
-                    help="edit-svg options for the dreamsampler rows, e.g. guidance=2 init_at=0.6")
+    ap.add_argument("--raster", default="sr4", choices=["sr4", "sr8", "edit", "inpaint"],
+                    help="which raster task 'raster' measures (at the prior's size)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="dotted options for the dreamsampler rows of edit and raster edit / inpaint, e.g. "
+                         "guidance=2 init_at=0.6, sampler.guidance=3")
     args = ap.parse_args()
+    overrides = list(args.set)
     if args.task == "import":
         import_benchmark(args.per_set, args.seed)
     elif args.task == "edit":
-        overrides = {k: float(v) for k, v in (kv.split("=", 1) for kv in args.set)}
         edit_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.methods.split(","), overrides)
+    elif args.task == "raster":
+        methods = args.methods.split(",") if args.methods != "dreamsampler,dds" else ["dreamsampler", "dds", "pds"]
+        raster_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.raster, methods, overrides)
     else:
         restore_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.degradation, args.size)
 

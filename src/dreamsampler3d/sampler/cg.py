@@ -41,3 +41,18 @@ def solve_data_consistency(op, y: Tensor, x_prior: Tensor, mu: float, iters: int
     """argmin_x ||A x - y||^2 + mu ||x - x_prior||^2, started at x_prior."""
     b = op.adjoint(y) + mu * x_prior
     return conjugate_gradient(lambda x: op.adjoint(op.forward(x)) + mu * x, b, x_prior, iters)
+
+
+def project_onto_measurement(op, y: Tensor, x: Tensor, mu: float, iters: int = 10) -> Tensor:
+    """The last data-consistency projection of a result x [B, C, H, W] onto A x = y.
+
+    Where the operator offers a smooth back-projection (super-resolution), iterate x += B (y - A x) (iterative
+    back-projection, Irani and Peleg 1991): the correction is smooth, so the result is consistent without block
+    steps. Elsewhere, the CG solve of argmin ||A x - y||^2 + mu ||x - x_prior||^2."""
+    step = op.back_project(y - op.forward(x))
+    if step is None:
+        return solve_data_consistency(op, y, x, mu, iters)
+    for _ in range(iters):
+        x = x + step
+        step = op.back_project(y - op.forward(x))
+    return x

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-from .cg import solve_data_consistency
+from .cg import project_onto_measurement
 from .consistency import data_consistent_latent, dps_step, region_guidance
 from .dreamsampler import DreamSampler, SamplerConfig
 from .operators import LinearOperator
@@ -49,7 +49,8 @@ class InverseConfig:
 
 
 class InverseSampler:
-    """Per step: ``step(z_t, i) -> z_prev``; ``finish(z0) -> x`` applies a last pixel-space CG projection."""
+    """Per step: ``step(z_t, i) -> z_prev``; ``finish(z0) -> x`` applies a last pixel-space projection
+    (cg.project_onto_measurement)."""
 
     def __init__(self, model: Any, schedule: Schedule, op: LinearOperator, y: Tensor, null: Any,
                  region_conds: Sequence[Any], fill_masks: Tensor, config: InverseConfig | None = None,
@@ -84,4 +85,4 @@ class InverseSampler:
     @torch.no_grad()
     def finish(self, z0: Tensor) -> Tensor:
         """Decode and project onto the measurements once more: the observed data stays observed."""
-        return solve_data_consistency(self.op, self.y, self.model.decode(z0), self.config.mu, self.config.cg_iters)
+        return project_onto_measurement(self.op, self.y, self.model.decode(z0), self.config.mu, self.config.cg_iters)

@@ -30,6 +30,11 @@ class LinearOperator(ABC):
     def measurement_shape(self, height: int, width: int) -> tuple[int, int]:
         return height, width
 
+    def back_project(self, residual: Tensor) -> Tensor | None:
+        """A smooth image-space step [B, C, H, W] for a measurement residual, or None where the CG solve of the
+        normal equations is the right last projection (sampler/cg.py: project_onto_measurement)."""
+        return None
+
     def degrade(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """Simulate a measurement: y = A x + sigma n."""
         y = self.forward(x)
@@ -80,6 +85,12 @@ class Downsample(LinearOperator):
     def adjoint(self, y: Tensor) -> Tensor:
         f = self.factor
         return y.repeat_interleave(f, dim=-2).repeat_interleave(f, dim=-1) / (f * f)
+
+    def back_project(self, residual: Tensor) -> Tensor:
+        """Bicubic up-sampling [B, C, h, w] -> [B, C, f h, f w]. The least-norm correction A^T (A A^T)^-1 r is
+        constant over each f x f block, so a last projection with it prints the measurement's grid on the
+        result as steps (docs/dreamsampler.md, "The last projection")."""
+        return F.interpolate(residual, scale_factor=self.factor, mode="bicubic", align_corners=False)
 
     def measurement_shape(self, height: int, width: int) -> tuple[int, int]:
         return height // self.factor, width // self.factor
