@@ -184,7 +184,9 @@ def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], ove
                 tiles.append(after)
             if len(grid) < 10:
                 grid.append(tiles)
-            print(f"icon {k + 1}/{len(edits)} ({name}) done", flush=True)
+            kept = {m: f"{rows[m][-1]['untouched']:.0%}" for m in methods
+                    if rows[m][-1]["ok"] and rows[m][-1]["untouched"] is not None}
+            print(f"icon {k + 1}/{len(edits)} ({name}) done; outline kept {kept}", flush=True)
     print(f"\n{len(edits)} OpenMoji icons (black outline + coloured fills), prompt 'a blue <name>', {steps} steps; "
           "result.svg rendered by cairosvg at 256 px\n")
     print("| method | ran | outline paths byte-identical (mean) | edits with all outline kept | blue share of "

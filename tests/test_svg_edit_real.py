@@ -113,6 +113,18 @@ def test_edit_plan_keeps_recolours_removes_and_adds(edit, kept, recoloured, adde
 
 
 
+@pytest.mark.parametrize("shown_square, recoloured", [
+    ("#2040e0", [0, 1]),  # the prior shows both shapes as they are: both recolours are the edit's
+    ("#e07020", [0]),  # the prior already shows the square in another colour: the edit's colour there is no evidence
+])
+def test_edit_plan_keeps_what_the_prior_cannot_show(shown_square, recoloured):
+    source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
+    picture = _picture(TWO.replace("#e02020", "#20c020").replace("#2040e0", "#20c020"))  # both painted green
+    reference = _picture(TWO.replace("#2040e0", shown_square))  # the input as the prior reconstructs it
+    plan = plan_edit(source, picture, None, 0.15, reference=reference)
+    assert sorted(plan.recoloured) == recoloured and sorted(plan.kept) == sorted({0, 1} - set(recoloured))
+
+
 OUTLINED = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
             '<rect x="14" y="14" width="36" height="36" fill="#e02020" stroke="#000000" stroke-width="2"/></svg>')
 

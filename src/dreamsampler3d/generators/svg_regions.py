@@ -78,13 +78,20 @@ def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolera
     return float((np.abs(pixels - colour).max(axis=1) <= tolerance).mean()) if len(pixels) else 0.0
 
 
+def _picture(image: Tensor) -> np.ndarray:
+    """[1, 3, H, W] in [-1, 1] -> [H, W, 3] in [0, 1]."""
+    return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
+
+
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
-              outside: float = 0.5, uniform: float = 0.5) -> EditPlan:
+              outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
-    A region too thin for the picture to show its colour (``readable``) is kept as it came: the picture holds no
-    evidence about it. Any other source shape keeps its geometry unless ``erased`` of its visible region shows the
+    A region too thin for the picture to show its colour (``readable``), or one whose colour the prior's own
+    unedited reconstruction of the input (``reference``, like ``picture``) already fails to show, is kept as it
+    came: the picture holds no evidence about it (a fox's eyes at 64 px come back from the autoencoder in the
+    fur's colour, and an edit then paints them anything). Any other source shape keeps its geometry unless ``erased`` of its visible region shows the
     background; its fill becomes the region's median colour when that differs by more than ``colour_tol`` and
     ``uniform`` of the region lies within ``colour_tol`` of it (the edit repainted it in one colour; a region
     the estimate only smeared keeps its fill). Edited shapes are added
@@ -92,15 +99,17 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
     never slivers along them nor blotches inside them (where a small prior's estimate is least sure)."""
     h, w = picture.shape[-2:]
-    img = ((picture[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()  # [H, W, 3]
+    img = _picture(picture)  # [H, W, 3]
+    ref = _picture(reference) if reference is not None else None
     seen = visible(coverages(source, w, h)).numpy()  # [K, H, W]
     back = source.background.detach().cpu().numpy()
     plan = EditPlan()
     painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint
     for k in range(len(source.layout)):
         old = source.fills[k, :3].detach().cpu().numpy()
-        if seen[k].sum() == 0 or not readable(seen[k]):
-            plan.kept.append(k)  # hidden in the input too, or too thin to read: not the edit's business
+        if (seen[k].sum() == 0 or not readable(seen[k])
+                or (ref is not None and np.abs(region_colour(ref, seen[k]) - old).max() > 2 * colour_tol)):
+            plan.kept.append(k)  # hidden in the input too, or not shown by the prior: not the edit's business
             painted[seen[k]] = old
             continue
         if share_near(img, seen[k], back, colour_tol) >= erased:

@@ -142,11 +142,12 @@ class EditSVGTask(SVGTask):
         o = self.options
         with torch.no_grad():
             image = self.prior.decode(target)
+            reference = self.prior.decode(self.state["z_source"])  # the input as the prior shows it, unedited
         try:
             edited = generator_from_image(image, self.svg_config)
         except UserError:  # the edit shows one flat colour: nothing to add
             edited = None
-        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share)
+        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share, reference=reference)
         gen, frozen, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
         self.state["frozen"] = torch.tensor(frozen, dtype=torch.long)
