@@ -62,3 +62,50 @@ def test_a_tracer_run_reports_what_it_ran(tmp_path):
                  "--no-progress"]) == 0
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert metrics["steps"] == 1 and metrics["steps_run"] == 1 and metrics["model"] is None
+
+
+def test_inpaint_works_on_a_window_centred_on_the_masks():
+    """The window is the masks' box grown by context times its side, centred on them even past the image's edge
+    (edge pixels repeated there), and None where it would hold the whole image."""
+    from dreamsampler3d.tasks.full_size import crop_window, mask_window
+
+    union = np.zeros((100, 100), np.float32)
+    union[70:90, 80:96] = 1  # a 20 x 16 box near the bottom-right corner
+    box = mask_window(union, (64, 64), 1.0)
+    assert box == (68, 60, 108, 100)  # 40 x 40, centred on the box's centre (88, 80), 8 px past the right edge
+    image = np.arange(100 * 100 * 3, dtype=np.int64).reshape(100, 100, 3)
+    window = crop_window(image, box)
+    assert window.shape == (40, 40, 3)
+    assert (window[:, :32] == image[60:100, 68:100]).all()  # inside the image: its pixels
+    assert (window[20, 35] == image[80, 99]).all()  # past the edge: the edge pixel repeated
+    assert mask_window(union, (64, 64), 5.0) is None  # 120 px would exceed the image: the whole image
+    assert mask_window(union, (32, 64), 1.0) == (48, 60, 128, 100)  # the working size's aspect: 80 x 40
+
+
+def test_paste_back_from_a_window_past_the_edge_keeps_every_other_pixel():
+    full = Image.fromarray(np.full((50, 50, 3), 90, np.uint8))
+    region = torch.zeros(1, 1, 50, 50)
+    region[..., 40:48, 42:50] = 1
+    box = (30, 28, 62, 60)  # 32 x 32, reaching 12 px past the right and 10 px past the bottom edge
+    result = torch.ones(1, 3, 16, 16)  # the window's result: white
+    out = ((paste_back(full, result, region, box)[0].permute(1, 2, 0) + 1) * 127.5).round().numpy()
+    assert out.shape == (50, 50, 3)
+    assert (out[region[0, 0].numpy() == 0] == 90).all()
+    assert out[42:46, 44:48].min() > 240
+
+
+def test_the_inpaint_help_example_paints_a_yellow_square_in_the_box(tmp_path):
+    """--help's own example on the embedded prior: most of the box becomes yellow (it stayed near-white while the
+    whole image was the canvas: the prior drew its square in the middle, under the red circle)."""
+    import colorsys
+
+    assert main(["samples", str(tmp_path / "s")]) == 0
+    assert main(["inpaint", "--image", str(tmp_path / "s" / "red-circle.png"), "--mask",
+                 str(tmp_path / "s" / "box-mask.png"), "--prompt", "a yellow square", "--out", str(tmp_path / "out"),
+                 "--no-progress"]) == 0
+    got = np.asarray(Image.open(tmp_path / "out" / "result.png").convert("RGB"), dtype=np.float64) / 255
+    box = np.asarray(Image.open(tmp_path / "s" / "box-mask.png").convert("L")) > 127
+    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in got[box]])
+    # yellow to amber (the square's edge by the red circle is orange): 0.69, 0.81, 0.68 for seeds 0-2
+    yellow = (hsv[:, 1] > 0.3) & (hsv[:, 2] > 0.25) & (hsv[:, 0] * 360 >= 30) & (hsv[:, 0] * 360 <= 70)
+    assert yellow.mean() >= 0.5, yellow.mean()

@@ -41,12 +41,13 @@ class InverseProblemTask(SamplingTask):
         self.sampler = InverseSampler(prior, prior.schedule(num_steps), op, self.y, prior.encode_text(negative_prompt),
                                       conds, regions, options.sampler, self.generator)
         self.full_input, self.full_region = None, None  # inpainting: the input at its size and the filled region
+        self.full_box = None  # ... and the window of it the work was done on (full_size.mask_window)
 
     def full_result(self, result: Tensor) -> Tensor:
         """Inpainting: the input at its own size, the filled region from the result (tasks/full_size.py)."""
         if self.full_input is None:
             return result
-        return paste_back(self.full_input, result, self.full_region.to(result.device))
+        return paste_back(self.full_input, result, self.full_region.to(result.device), self.full_box)
 
     def initial_state(self) -> dict[str, Tensor]:
         return {"z": self.randn(1, *self.latent_shape)}

@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..io.images import load_image, load_mask, to_tensor
 from ..sampler.operators import make_operator
 from .base import SamplingTask
+from .full_size import crop_window
 from .registry import get
 
 
@@ -61,13 +62,18 @@ def resize(img: Image.Image, size: tuple[int, int], what: str, notes: list[str],
     return img
 
 
-def load_masks(paths: list[str], image: Image.Image, size: tuple[int, int], notes: list[str]) -> torch.Tensor:
+def load_masks(paths: list[str], image: Image.Image, size: tuple[int, int], notes: list[str],
+               box: tuple[int, int, int, int] | None = None) -> torch.Tensor:
+    """The fill masks [K, 1, h, w] at the working size; with a ``box`` (left, top, right, bottom), that window's."""
     out = []
     for path in paths:
         m = load_mask(path, image.size)
         if m.max() == 0:
             raise UserError(f"mask {path}: empty (no white pixels to fill)")
-        pil = resize(Image.fromarray((m * 255).astype(np.uint8)), size, f"mask {path}", notes, Image.NEAREST)
+        if box is not None:
+            m = crop_window(m, box)
+        what = f"mask {path}" + (" (its window)" if box is not None else "")
+        pil = resize(Image.fromarray((m * 255).astype(np.uint8)), size, what, notes, Image.NEAREST)
         out.append(torch.from_numpy(np.asarray(pil, dtype=np.float32) / 255.0)[None])
     return (torch.stack(out) > 0.5).float()  # [K, 1, H, W]
 
