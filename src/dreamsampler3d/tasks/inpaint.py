@@ -28,7 +28,7 @@ class InpaintConfig(Common):
     height: Optional[int] = None
     width: Optional[int] = None
     context: float = 1.0  # work on the masks' bounding box grown by this times its side (large: the whole image)
-    sampler: InverseConfig = field(default_factory=InverseConfig)
+    sampler: InverseConfig = field(default_factory=lambda: InverseConfig(guidance=2.0))  # configs/inpaint.yaml: why
 
 
 def _check(cfg: InpaintConfig) -> None:
