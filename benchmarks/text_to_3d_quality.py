@@ -1,6 +1,6 @@
 """Text-to-3D on the embedded prior: DreamSampler vs SDS on the same budget, judged from random views.
 
-    python benchmarks/text_to_3d_quality.py [--steps 60] [--prompts "a red circle" "a blue circle" ...]
+    python benchmarks/text_to_3d_quality.py [--steps 60] [--prompts "a red cube" "a blue sphere" ...] [--picture PNG]
 
 For each prompt and method: wall time of the whole run (Lightning, exports), the share of 8 random views
 (within the training camera ranges) whose colour and shape the icon judge accepts, whether the mesh's
@@ -59,6 +59,62 @@ def solid(folder: Path, shape: str) -> dict:
     return {"best": j.best, "iou": j.iou, "pieces": j.pieces, "main_share": j.main_share, "pass": ok}
 
 
+def mesh_views(glb: Path, size: int = 128, elevation: float = 20.0,
+               azimuths: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)) -> list[np.ndarray]:
+    """The exported mesh as trimesh loads it (an independent reader of our GLB), seen from ``azimuths`` degrees:
+    front faces, flat Lambert shading of the vertex colours, drawn far to near as SVG polygons and rendered by
+    cairosvg (no OpenGL on a headless CPU machine; a painter's order is exact for the convex solids asked for)."""
+    import cairosvg
+    import trimesh
+    from PIL import Image
+    import io
+
+    mesh = trimesh.load(glb, force="mesh")
+    verts = mesh.vertices - mesh.bounds.mean(0)  # [V, 3], y up (glTF)
+    verts = verts / max(np.abs(verts).max(), 1e-9)
+    colours = np.asarray(mesh.visual.vertex_colors)[:, :3].astype(np.float64)[mesh.faces].mean(1)  # [F, 3]
+    light = np.array([0.4, 0.7, 0.6]) / np.linalg.norm([0.4, 0.7, 0.6])
+    out = []
+    for az in azimuths:
+        a, e = np.radians(az), np.radians(elevation)
+        turn = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+        tilt = np.array([[1, 0, 0], [0, np.cos(e), -np.sin(e)], [0, np.sin(e), np.cos(e)]])
+        rot = tilt @ turn
+        pts = verts @ rot.T  # [V, 3], the viewer on +z
+        normals = mesh.face_normals @ rot.T  # [F, 3]
+        front = np.nonzero(normals[:, 2] > 0)[0]
+        order = front[np.argsort(pts[mesh.faces[front]][:, :, 2].mean(1))]  # far first
+        shade = 0.35 + 0.65 * np.clip(normals @ light, 0, 1)  # [F]
+        xy = np.stack([(pts[:, 0] * 0.45 + 0.5) * size, (0.5 - pts[:, 1] * 0.45) * size], 1)
+        polys = []
+        for f in order:
+            r, g, b = (colours[f] * shade[f]).clip(0, 255).astype(int)
+            p = " ".join(f"{x:.2f},{y:.2f}" for x, y in xy[mesh.faces[f]])
+            polys.append(f'<polygon points="{p}" fill="rgb({r},{g},{b})" stroke="rgb({r},{g},{b})" '
+                         'stroke-width="0.4"/>')
+        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">'
+               f'<rect width="{size}" height="{size}" fill="white"/>{"".join(polys)}</svg>')
+        png = cairosvg.svg2png(bytestring=svg.encode(), output_width=size, output_height=size)
+        out.append(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
+    return out
+
+
+def picture_row(out: Path, size: int = 128) -> np.ndarray:
+    """The run's 4 NeRF views (result.png) beside 4 views of its mesh.glb, each ``size`` px."""
+    from PIL import Image
+
+    nerf = Image.open(out / "result.png").convert("RGB")
+    w = nerf.width // 4
+    tiles = [np.asarray(nerf.crop((k * w, 0, (k + 1) * w, nerf.height)).resize((size, size), Image.BICUBIC))
+             for k in range(4)]
+    if (out / "mesh.glb").is_file():
+        tiles += mesh_views(out / "mesh.glb", size)
+    else:
+        tiles += [np.full((size, size, 3), 255, np.uint8)] * 4
+    gap = np.full((size, 6, 3), 255, np.uint8)
+    return np.concatenate([np.concatenate(tiles[:4], 1), gap, np.concatenate(tiles[4:], 1)], 1)
+
+
 def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, out: Path, extra: list[str]) -> dict:
     trajectory = "annealed" if method.endswith("-annealed") else "fixed"
     flags = {"prompt": prompt, "method": method.split("-")[0], "trajectory": trajectory, "run": {"steps": steps, "seed": seed, "out": str(out), "progress": False}}
@@ -93,10 +149,11 @@ def main() -> None:
     ap.add_argument("--views", type=int, default=8)
     add_prior_args(ap)
     ap.add_argument("--keep", help="folder to keep the runs in")
+    ap.add_argument("--picture", help="save PNG: per prompt, the first method's 4 NeRF views | 4 views of its mesh")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     prior = load_prior(args)
-    rows = []
+    rows, picture = [], []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
         for prompt in args.prompts:
@@ -104,8 +161,17 @@ def main() -> None:
                 out = root / f"{method}-{prompt.replace(' ', '-')}"
                 rows.append(run_one(prior, prompt, method, args.steps, args.seed, args.views, out, args.overrides))
                 r = rows[-1]
+                if args.picture and method == args.methods[0]:
+                    picture.append(picture_row(out))
                 print(f"{method:12s} {prompt:20s} {r['seconds']:6.1f} s  colour {r['colour']:.2f}  colour+shape "
                       f"{r['colour_and_shape']:.2f}  mesh {r['mesh_colour']}  shapes {r['shapes_seen']}", flush=True)
+    if picture:
+        from PIL import Image
+
+        Path(args.picture).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate([np.pad(r, ((0, 6), (0, 0), (0, 0)), constant_values=255)
+                                        for r in picture], 0)).save(args.picture)
+        print(f"\npicture: {args.picture} (per prompt: 4 NeRF views | 4 views of mesh.glb)")
     print(f"\ntext-to-3d, {args.steps} sampler steps, {args.views} random views judged, {args.threads} threads\n")
     print("| prompt | method | wall (s) | views colour ok | views colour + shape ok | mesh colour | renders' colour | "
           "solid: best match (IoU) | pieces | main share | solid ok |")
