@@ -59,11 +59,12 @@ def solid(folder: Path, shape: str) -> dict:
     return {"best": j.best, "iou": j.iou, "pieces": j.pieces, "main_share": j.main_share, "pass": ok}
 
 
-def mesh_views(glb: Path, size: int = 128, elevation: float = 20.0,
+def mesh_views(glb: Path, size: int = 128, elevation: float = 20.0, radius: float = 1.0,
                azimuths: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)) -> list[np.ndarray]:
     """The exported mesh as trimesh loads it (an independent reader of our GLB), seen from ``azimuths`` degrees:
     front faces, flat Lambert shading of the vertex colours, drawn far to near as SVG polygons and rendered by
-    cairosvg (no OpenGL on a headless CPU machine; a painter's order is exact for the convex solids asked for)."""
+    cairosvg (no OpenGL on a headless CPU machine; a painter's order is exact for the convex solids asked for).
+    At the scene's scale (``radius``: the NeRF's box half-size), so a speck stays a speck."""
     import cairosvg
     import trimesh
     from PIL import Image
@@ -71,7 +72,7 @@ def mesh_views(glb: Path, size: int = 128, elevation: float = 20.0,
 
     mesh = trimesh.load(glb, force="mesh")
     verts = mesh.vertices - mesh.bounds.mean(0)  # [V, 3], y up (glTF)
-    verts = verts / max(np.abs(verts).max(), 1e-9)
+    verts = verts / radius
     colours = np.asarray(mesh.visual.vertex_colors)[:, :3].astype(np.float64)[mesh.faces].mean(1)  # [F, 3]
     light = np.array([0.4, 0.7, 0.6]) / np.linalg.norm([0.4, 0.7, 0.6])
     out = []
