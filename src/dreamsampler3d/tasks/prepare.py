@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from lightning.pytorch import seed_everything
 from PIL import Image
 
 from ..errors import UserError
@@ -101,6 +102,9 @@ def build_task(task: str, cfg, prior, source: Any = None) -> tuple[SamplingTask,
     """The LightningModule, its inputs, and a function result -> task-specific metrics (``source``: what
     ``read_inputs`` read)."""
     inputs = Inputs(source=source)
+    # Parameters initialised from the global generators (a NeRF's planes and MLP) follow run.seed on every path that
+    # builds a task (CLI, batch, UI, benchmarks, library calls), not only where the CLI happened to seed.
+    seed_everything(cfg.run.seed, verbose=False)
     module, metrics = get(task).build(cfg, prior, inputs)
     return module, inputs, metrics
 
