@@ -293,6 +293,11 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int
 YELLOW = (40.0, 70.0)
 
 
+def _raster_run(task: str, flags: dict, prior, overrides: list[str] = ()) -> np.ndarray:
+    """A raster task run as the CLI would make it; its result.png as uint8 [H, W, 3]."""
+    return np.asarray(Image.open(_run(task, flags, prior, overrides) / "result.png").convert("RGB"))
+
+
 def _icon_at(key: str, name: str, side: int) -> np.ndarray:
     """A real icon as a user's raster: the 256 px render on white, box-filtered to ``side`` px."""
     return np.asarray(Image.fromarray(_tile(IconifySet.load(key).svg(name))).resize((side, side), Image.BOX))
@@ -320,10 +325,9 @@ def _raster_restore(prior, icons: list[tuple[str, str]], steps: int, seed: int, 
         small = Image.fromarray(clean).resize((small_side, small_side), Image.BOX)
         small.save(root / "in.png")
         bicubic = np.asarray(small.resize((side, side), Image.BICUBIC))
-        out = _run("restore", {"image": str(root / "in.png"), "degradation": kind,
-                               "run": {"steps": steps, "seed": seed + k, "out": str(root / f"r{k}"),
-                                       "progress": False}}, prior)
-        ours = np.asarray(Image.open(out / "result.png").convert("RGB"))
+        ours = _raster_run("restore", {"image": str(root / "in.png"), "degradation": kind,
+                                       "run": {"steps": steps, "seed": seed + k, "out": str(root / f"r{k}"),
+                                               "progress": False}}, prior)
         assert ours.shape == clean.shape, (ours.shape, clean.shape)
         for method, got in (("dreamsampler", ours), ("bicubic", bicubic)):
             rows[method].append((psnr(got, clean), _ssim(got, clean)))
@@ -359,8 +363,7 @@ def _raster_edit(prior, n: int, steps: int, seed: int, methods: list[str], overr
         for method in methods:
             flags = {"image": str(root / "in.png"), "prompt": f"a blue {words}", "method": method,
                      "run": {"steps": steps, "seed": seed + k, "out": str(root / f"e{k}-{method}"), "progress": False}}
-            out = _run("edit", flags, prior, overrides if method == "dreamsampler" else [])
-            got = np.asarray(Image.open(out / "result.png").convert("RGB"))
+            got = _raster_run("edit", flags, prior, overrides if method == "dreamsampler" else [])
             rows[method].append((_hue_share(given, every=1), _hue_share(got, every=1), psnr(got, given)))
             tiles.append(_up(got))
         if len(grid) < 10:
@@ -397,11 +400,10 @@ def _raster_inpaint(prior, icons: list[tuple[str, str]], steps: int, seed: int, 
         shown[mask] = (255, 0, 255)
         tiles = [_up(shown)]
         for method, extra in INPAINT_METHODS.items():
-            out = _run("inpaint", {"image": str(root / "in.png"), "masks": [str(root / "mask.png")],
-                                   "prompts": ["a yellow square"], **extra,
-                                   "run": {"steps": steps, "seed": seed + k, "out": str(root / f"i{k}-{method}"),
-                                           "progress": False}}, prior, overrides if method == "dreamsampler" else [])
-            got = np.asarray(Image.open(out / "result.png").convert("RGB"))
+            flags = {"image": str(root / "in.png"), "masks": [str(root / "mask.png")], "prompts": ["a yellow square"],
+                     **extra, "run": {"steps": steps, "seed": seed + k, "out": str(root / f"i{k}-{method}"),
+                                      "progress": False}}
+            got = _raster_run("inpaint", flags, prior, overrides if method == "dreamsampler" else [])
             kept = bool((got[~mask] == given[~mask]).all())
             rows[method].append((_hue_share(got[mask], YELLOW, of_coloured=False, every=1), kept))
             tiles.append(_up(got))

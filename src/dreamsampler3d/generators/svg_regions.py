@@ -91,10 +91,10 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     A region too thin for the picture to show its colour (``readable``), or one whose colour the prior's own
     unedited reconstruction of the input (``reference``, like ``picture``) already fails to show, is kept as it
     came: the picture holds no evidence about it (a fox's eyes at 64 px come back from the autoencoder in the
-    fur's colour, and an edit then paints them anything). Any other source shape keeps its geometry unless ``erased`` of its visible region shows the
-    background; its fill becomes the region's median colour when that differs by more than ``colour_tol`` and
-    ``uniform`` of the region lies within ``colour_tol`` of it (the edit repainted it in one colour; a region
-    the estimate only smeared keeps its fill). Edited shapes are added
+    fur's colour, and an edit then paints them anything). Any other source shape keeps its geometry unless
+    ``erased`` of its visible region shows the background; its fill becomes the region's median colour when that
+    differs by more than ``colour_tol`` and ``uniform`` of the region lies within ``colour_tol`` of it (the edit
+    repainted it in one colour; a region the estimate only smeared keeps its fill). Edited shapes are added
     when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
     never slivers along them nor blotches inside them (where a small prior's estimate is least sure)."""

@@ -61,13 +61,18 @@ def crop_window(image: np.ndarray, box: Box) -> np.ndarray:
     return padded[top + pad[0][0]:bottom + pad[0][0], left + pad[1][0]:right + pad[1][0]]
 
 
+def crop_image(image: Image.Image, box: Box) -> Image.Image:
+    """An RGB picture cut to box, padded like ``crop_window``."""
+    return Image.fromarray(crop_window(np.asarray(image.convert("RGB")), box))
+
+
 def paste_back(full: Image.Image, result: Tensor, region: Tensor, box: Box | None = None) -> Tensor:
     """The full-size input [H, W] with the working-size result [1, 3, h, w] where region [1, 1, h', w'] (working or
     full size, in [0, 1]) says it changed; [1, 3, H, W] in [-1, 1]. With a ``box``, the result is that window's
     (``mask_window``), and ``region`` must be the full-size one."""
     if box is not None:
         left, top, right, bottom = box
-        window = Image.fromarray(crop_window(np.asarray(full.convert("RGB")), box))
+        window = crop_image(full, box)
         region_window = torch.from_numpy(crop_window(region[0, 0].cpu().numpy(), box))[None, None]
         inner = paste_back(window, result, region_window.to(result.device))  # [1, 3, bh, bw]
         out = to_tensor(full).to(result.device)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-import numpy as np
 import torch
-from PIL import Image
 
 from ..config_base import Common
 from ..errors import UserError, require
 from ..io.images import to_tensor
 from ..sampler.inverse import InverseConfig
 from ..sampler.operators import make_operator
-from .full_size import crop_window, mask_window
+from .full_size import crop_image, mask_window
 from .inverse_problem import InverseOptions, InverseProblemTask, observed_region_psnr
 from .prepare import full_size_masks, load_masks, resize, working_size
 from .registry import TaskSpec, register
@@ -43,7 +41,7 @@ def _build(cfg: InpaintConfig, prior, inputs):
     box = mask_window(union[0, 0].numpy(), size, cfg.context)
     window = inputs.source
     if box is not None:
-        window = Image.fromarray(crop_window(np.asarray(inputs.source.convert("RGB")), box))
+        window = crop_image(inputs.source, box)
         inputs.notes.append(f"inpainting the window ({box[0]}, {box[1]})-({box[2]}, {box[3]}) around the masks "
                             f"(context={cfg.context:g}); result.png is the input's {inputs.source.size[0]}x"
                             f"{inputs.source.size[1]}, its own pixels outside the masks")
