@@ -109,3 +109,20 @@ def test_the_inpaint_help_example_paints_a_yellow_square_in_the_box(tmp_path):
     # yellow to amber (the square's edge by the red circle is orange): 0.69, 0.81, 0.68 for seeds 0-2
     yellow = (hsv[:, 1] > 0.3) & (hsv[:, 2] > 0.25) & (hsv[:, 0] * 360 >= 30) & (hsv[:, 0] * 360 <= 70)
     assert yellow.mean() >= 0.5, yellow.mean()
+
+
+def test_the_edit_help_example_turns_the_red_circle_into_a_blue_disc(tmp_path):
+    """--help's own example on the embedded prior: the circle becomes blue and stays a filled disc of its size (at
+    the old guidance 0.2 it came back green)."""
+    import colorsys
+
+    assert main(["samples", str(tmp_path / "s")]) == 0
+    assert main(["edit", "--image", str(tmp_path / "s" / "red-circle.png"), "--prompt",
+                 "a blue circle on a white background", "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    given = np.asarray(Image.open(tmp_path / "s" / "red-circle.png").convert("RGB"))
+    got = np.asarray(Image.open(tmp_path / "out" / "result.png").convert("RGB"))
+    disc, ink = given.min(-1) < 200, got.min(-1) < 200  # [H, W] not near white
+    assert (disc & ink).sum() / (disc | ink).sum() >= 0.8  # the same disc, not a ring: 0.91
+    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in got[disc] / 255])
+    blue = (hsv[:, 1] > 0.3) & (hsv[:, 0] * 360 >= 190) & (hsv[:, 0] * 360 <= 260)
+    assert blue.mean() >= 0.8, blue.mean()

@@ -27,7 +27,7 @@ class EditOptions:
     prompt: str = ""
     source_prompt: str = ""  # what the image shows now (DDS/PDS source; optional)
     method: str = "dreamsampler"
-    guidance: float = 0.2  # omega, with omega_t = omega * alpha_t (DreamSampler)
+    guidance: float = 0.5  # omega, with omega_t = omega * alpha_t (DreamSampler); measured in configs/edit.yaml
     omega_schedule: str = "alpha"
     inversion_fixed_point_iters: int = 3
     baseline_guidance: Optional[float] = None  # CFG of the baseline rules (default: SDS 100, DDS 7.5, PDS 100)
