@@ -308,7 +308,8 @@ def _untouched(scene, size: int, pad: float = 3.0) -> np.ndarray:
     return ~inside
 
 
-def edit_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]) -> None:
+def edit_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str],
+                   methods: tuple[str, ...] = ("dreamsampler", "dds", "pds")) -> None:
     from dreamsampler3d.data.judge import triples
 
     from dreamsampler3d.metrics.svg_quality import visible_elements
@@ -321,7 +322,7 @@ def edit_benchmark(prior, n: int, steps: int, seed: int, overrides: list[str]) -
             (root / "in.svg").write_text(src.svg())
             source_img = render_scene(src, size)
             keep = _untouched(src, size)
-            for method in ("dreamsampler", "dds", "pds"):
+            for method in methods:
                 flags = {"svg_file": str(root / "in.svg"), "prompt": tgt.caption(), "source_prompt": src.caption(),
                          "method": method, "run": {"steps": steps, "seed": seed + k}}
                 start = time.perf_counter()
@@ -380,8 +381,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=None,
-                    help="which methods to run (text: dreamsampler sample-trace sds; restore: dreamsampler vectorize "
-                         "two-stage trace)")
+                    help="which methods to run (text: dreamsampler sample-trace sds; edit: dreamsampler dds pds; "
+                         "restore: dreamsampler vectorize two-stage trace)")
     ap.add_argument("--grid", type=Path, default=None, help="text: save a picture grid of the first 12 prompts")
     add_prior_args(ap)
     ap.add_argument("overrides", nargs="*")
@@ -395,7 +396,8 @@ def main() -> None:
         text_benchmark(prior, args.prompts, args.steps, args.seed, args.overrides,
                        args.methods or list(TEXT_METHODS), args.grid)
     elif args.part == "edit":
-        edit_benchmark(prior, args.icons if "--icons" in sys.argv else 30, args.steps, args.seed, args.overrides)
+        edit_benchmark(prior, args.icons if "--icons" in sys.argv else 30, args.steps, args.seed, args.overrides,
+                       tuple(args.methods or ("dreamsampler", "dds", "pds")))
     elif args.part == "vectorize":
         vectorize_benchmark(args.icons, args.steps, args.seed, args.overrides, args.methods or ["fit", "trace"])
     else:

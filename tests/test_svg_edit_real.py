@@ -18,6 +18,7 @@ from dreamsampler3d.generators.svg_from_scene import generator_from_scene
 from dreamsampler3d.generators.svg_init import generator_from_image
 from dreamsampler3d.generators.svg_regions import plan_edit
 from dreamsampler3d.renderers.svg.svg_io import load_svg
+from dreamsampler3d.tasks.edit_svg import merged
 
 # a line icon in the style of Feather / Lucide: 2-unit round-capped, round-joined strokes, no fill
 LINE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><path fill="none" '
@@ -123,6 +124,29 @@ def test_edit_plan_keeps_what_the_prior_cannot_show(shown_square, recoloured):
     reference = _picture(TWO.replace("#2040e0", shown_square))  # the input as the prior reconstructs it
     plan = plan_edit(source, picture, None, 0.15, reference=reference)
     assert sorted(plan.recoloured) == recoloured and sorted(plan.kept) == sorted({0, 1} - set(recoloured))
+
+
+@pytest.mark.parametrize("edit, moved", [
+    (TWO.replace('<circle cx="18" cy="32" r="12" fill="#e02020"/>',
+                 '<rect x="6" y="20" width="24" height="24" fill="#e02020"/>'), True),  # the circle became a square
+    (TWO.replace('<circle cx="18" cy="32" r="12" fill="#e02020"/>',
+                 '<rect x="6" y="20" width="24" height="24" fill="#20c020"/>'), True),  # ... a green square
+    (TWO.replace("#e02020", "#20c020"), False),  # only its colour changed: recoloured in place
+])
+def test_edit_plan_redraws_a_shape_whose_outline_the_edit_moved(edit, moved):
+    """A shape edit: the edit paints the circle's colour beyond its outline (where the prior's reconstruction of
+    the input does not), so the edit's own shape takes the circle's layer; the untouched square stays."""
+    source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
+    picture = _picture(edit)
+    edited = generator_from_image(picture, SVGConfig())
+    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(TWO))
+    assert (0 in plan.kept or 0 in plan.recoloured) != moved and (0 in plan.replaced) == moved
+    assert sorted(plan.kept) == [1] and not plan.added
+    gen, kept, pinned = merged(source, edited, plan)
+    assert len(gen.layout) == 2 and kept == [1] and pinned == ([1] if moved else [0, 1])
+    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]: the edit's shape in the circle's place
+    want = _picture(edit)[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
+    assert np.abs(got - want).max(axis=2).mean() < 0.005  # the unedited circle: 0.027
 
 
 OUTLINED = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'

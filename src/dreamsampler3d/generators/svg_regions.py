@@ -2,8 +2,9 @@
 
 An edit of an icon mostly keeps its geometry: "make the car blue" changes fills, "add a hat" adds shapes. So each
 input shape's visible region is read in the edited picture: a region still painted in one colour keeps its exact
-geometry (untouched when the colour is the same, recoloured otherwise); a region the edit broke up is redrawn
-from the picture, and so is whatever the picture shows that no kept shape explains. See docs/svg.md."""
+geometry (untouched when the colour is the same, recoloured otherwise); a region whose outline the edit moved
+("make the circle a square") is redrawn from the picture, and so is whatever the picture shows that no kept shape
+explains. See docs/svg.md."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from .svg import SVGGenerator
 
 @dataclass
 class EditPlan:
-    """Source shapes kept exactly, source shapes kept with a new fill, and edited shapes added on top."""
+    """Source shapes kept exactly, source shapes kept with a new fill, source shapes whose place an edited shape
+    takes (in their own layer), and edited shapes added on top."""
 
     kept: list[int] = field(default_factory=list)
     recoloured: dict[int, Tensor] = field(default_factory=dict)  # source shape -> RGB [3] in [0, 1]
     added: list[int] = field(default_factory=list)  # shapes of the vectorised edit
+    replaced: dict[int, int] = field(default_factory=dict)  # source shape -> the edited shape drawn in its layer
 
 
 def coverages(svg: SVGGenerator, width: int, height: int) -> Tensor:
@@ -78,6 +81,25 @@ def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolera
     return float((np.abs(pixels - colour).max(axis=1) <= tolerance).mean()) if len(pixels) else 0.0
 
 
+def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.ndarray, new: np.ndarray,
+             old: np.ndarray, tolerance: float, band: int = 2, share: float = 0.08, least: int = 12) -> bool:
+    """Whether the edit moved a region's outline (a circle asked to become a square): the picture [H, W, 3] paints
+    the region's (new) colour beyond a ``band`` around it, connected to it, where neither the kept shapes
+    (``painted``) nor the prior's reconstruction of the input (``ref``) do; or no longer paints it inside, where
+    the reconstruction did. Against the reconstruction, not the exact input, because a small prior blurs and
+    smears every outline alike: only what the edit moved counts."""
+    from scipy.ndimage import binary_dilation, binary_erosion, label
+
+    near_new = np.abs(img - new).max(axis=2) <= tolerance  # [H, W]
+    blobs, _ = label(near_new)
+    touching = np.unique(blobs[_core(region) & near_new])
+    attached = np.isin(blobs, touching[touching > 0])  # [H, W] the picture's blobs of that colour on the region
+    grown = (attached & ~binary_dilation(region, iterations=band) & (np.abs(painted - new).max(axis=2) > tolerance)
+             & (np.abs(ref - new).max(axis=2) > tolerance))
+    shrunk = binary_erosion(region, iterations=band) & ~near_new & (np.abs(ref - old).max(axis=2) <= tolerance)
+    return int(grown.sum() + shrunk.sum()) >= max(least, share * region.sum())
+
+
 def _picture(image: Tensor) -> np.ndarray:
     """[1, 3, H, W] in [-1, 1] -> [H, W, 3] in [0, 1]."""
     return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
@@ -97,7 +119,9 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     repainted it in one colour; a region the estimate only smeared keeps its fill). Edited shapes are added
     when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
-    never slivers along them nor blotches inside them (where a small prior's estimate is least sure)."""
+    never slivers along them nor blotches inside them (where a small prior's estimate is least sure). With a
+    ``reference``, a shape whose outline the edit moved (``reshaped``: a circle asked to become a square) leaves
+    its place open, and the edited shape covering most of that place takes its layer (docs/svg.md)."""
     h, w = picture.shape[-2:]
     img = _picture(picture)  # [H, W, 3]
     ref = _picture(reference) if reference is not None else None
@@ -105,6 +129,7 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     back = source.background.detach().cpu().numpy()
     plan = EditPlan()
     painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint
+    judged = []  # shapes the picture holds evidence about
     for k in range(len(source.layout)):
         old = source.fills[k, :3].detach().cpu().numpy()
         if (seen[k].sum() == 0 or not readable(seen[k])
@@ -114,6 +139,7 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
             continue
         if share_near(img, seen[k], back, colour_tol) >= erased:
             continue  # the edit painted it over with the background: removed
+        judged.append(k)
         colour = region_colour(img, seen[k])
         if np.abs(colour - old).max() <= colour_tol or share_near(img, seen[k], colour, colour_tol) < uniform:
             plan.kept.append(k)
@@ -123,12 +149,42 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
             painted[seen[k]] = colour
     if edited is None:
         return plan
+    moved: dict[int, Tensor | None] = {}  # reshaped source shape -> its new fill (None: kept as it was)
+    if ref is not None:
+        for k in judged:
+            old = source.fills[k, :3].detach().cpu().numpy()
+            new = plan.recoloured[k].numpy() if k in plan.recoloured else old
+            if reshaped(img, ref, painted, seen[k], new, old, colour_tol):
+                moved[k] = plan.recoloured.pop(k, None)
+                plan.kept = [i for i in plan.kept if i != k]
+                painted[seen[k]] = back
+    gone = seen[list(moved)].any(axis=0) if moved else np.zeros((h, w), bool)  # [H, W] where they were
     differs = np.abs(painted - img).max(axis=2) > colour_tol  # [H, W]
-    open_ground = ~seen.any(axis=0)  # [H, W] the input's background
+    open_ground = ~seen.any(axis=0) | gone  # [H, W] the input's background, and where reshaped shapes were
     least = max(1, int(min_share * h * w))
+    masks: dict[int, np.ndarray] = {}  # added shape -> its visible region [H, W]
     for j, mask in enumerate(visible(coverages(edited, w, h)).numpy()):
         n = int(mask.sum())
         if (n >= least and (differs & mask).sum() >= max(least, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):
-            plan.added.append(j)
+            masks[j] = mask
+    for k, fill in moved.items():
+        # the added shapes lying mostly where k was: the one covering most of k takes its layer (under the
+        # outlines drawn after it); the others go with it (pieces of a smeared estimate, admitted only because
+        # k's place was open). With none covering half of k, k stays as it was.
+        takers = [j for j, m in masks.items() if (m & seen[k]).sum() >= 0.5 * m.sum()]
+        cover = {j: int((masks[j] & seen[k]).sum()) for j in takers}
+        best = max(cover, key=cover.get) if cover else None
+        if best is not None and cover[best] >= 0.5 * seen[k].sum():
+            plan.replaced[k] = best
+        elif fill is None:
+            plan.kept.append(k)
+        else:
+            plan.recoloured[k] = fill
+        for j in takers:
+            del masks[j]
+    # added shapes admitted only because a shape that stayed had left its place open go too
+    open_ground = ~seen.any(axis=0) | (seen[list(plan.replaced)].any(axis=0) if plan.replaced else False)
+    plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum())
+    plan.kept.sort()
     return plan

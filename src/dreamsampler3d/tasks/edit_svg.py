@@ -55,20 +55,28 @@ class EditSVGOptions:
 
 def merged(source: SVGGenerator, edited: SVGGenerator | None, plan: EditPlan) -> tuple[SVGGenerator, list[int],
                                                                                       list[int]]:
-    """The source shapes the plan keeps (exact geometry, in their own order; recoloured ones with their new fill)
-    and the edit's added shapes on top; the source's background unless the edit changed it. Returns the generator,
-    the indices of the shapes kept exactly and of those whose geometry is kept."""
+    """The source shapes the plan keeps (exact geometry, in their own order; recoloured ones with their new fill;
+    replaced ones by the edited shape that takes their layer) and the edit's added shapes on top; the source's
+    background unless the edit changed it. Returns the generator, the indices of the shapes kept exactly and of
+    those whose geometry is kept."""
     src_contours = source.contours(source.points.detach())
-    order = sorted([*plan.kept, *plan.recoloured])
-    outlines = [[c.clone() for c in src_contours[k]] for k in order]
-    fills = [source.fills.detach()[k].clone() for k in order]
-    for i, k in enumerate(order):
+    new_contours = edited.contours(edited.points.detach()) if edited is not None else []
+    order = sorted([*plan.kept, *plan.recoloured, *(plan.replaced if edited is not None else {})])
+    outlines, fills, straight = [], [], []
+    for k in order:
+        if k in plan.replaced:
+            j = plan.replaced[k]
+            outlines.append([c.clone() for c in new_contours[j]])
+            fills.append(edited.fills.detach()[j].clone())
+            straight.append(edited.straight[_segments(edited, j)])
+            continue
+        outlines.append([c.clone() for c in src_contours[k]])
+        fills.append(source.fills.detach()[k].clone())
         if k in plan.recoloured:
-            fills[i][:3] = plan.recoloured[k]
-    straight = [source.straight[_segments(source, k)] for k in order]
+            fills[-1][:3] = plan.recoloured[k]
+        straight.append(source.straight[_segments(source, k)])
     background = source.background
     if edited is not None:
-        new_contours = edited.contours(edited.points.detach())
         for j in plan.added:
             outlines.append([c.clone() for c in new_contours[j]])
             fills.append(edited.fills.detach()[j])
@@ -82,7 +90,7 @@ def merged(source: SVGGenerator, edited: SVGGenerator | None, plan: EditPlan) ->
     gen = SVGGenerator(points, torch.stack(fills), source.config, source.width, source.height,
                        background.tolist(), layout, torch.cat(straight))
     kept = [i for i, k in enumerate(order) if k in plan.kept]
-    return gen, kept, list(range(len(order)))
+    return gen, kept, [i for i, k in enumerate(order) if k not in plan.replaced]
 
 
 def _segments(svg: SVGGenerator, k: int) -> slice:
