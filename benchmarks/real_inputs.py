@@ -248,7 +248,7 @@ def _degrade(clean: np.ndarray, kind: str, size: int, root: Path, rng: random.Ra
         "biharmonic inpainting"
 
 
-def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int) -> None:
+def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int, overrides: list[str]) -> None:
     """Icons given at ``size`` px (a clean 256 px render box-filtered down), degraded by ``kind``; the result is
     judged at the clean size against the clean render. The alternative: the simplest strong raster restoration
     (bicubic, the input itself, biharmonic inpainting), and that raster traced by vtracer."""
@@ -270,7 +270,7 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int
             out = root / f"{k}"
             flags = {"image": str(root / "in.png"), "degradation": kind, **extra,
                      "run": {"steps": steps, "seed": seed + k, "out": str(out), "progress": False}}
-            ours = (_run("restore-svg", flags, prior) / "result.svg").read_text()
+            ours = (_run("restore-svg", flags, prior, overrides) / "result.svg").read_text()
             traced = trace(alternative, clean_side)
             tiles = [np.asarray(given.resize((256, 256), Image.NEAREST)), _tile(svg)]
             for method, text in (("dreamsampler", ours), ("raster + vtracer", traced)):
@@ -280,7 +280,9 @@ def restore_benchmark(prior, n: int, steps: int, seed: int, kind: str, size: int
             rows["raster"].append((psnr(alternative, clean), _ssim(alternative, clean), 0))
             if len(grid) < 10:
                 grid.append(tiles)
-            print(f"icon {k + 1}/{n} ({key}:{name}) done", flush=True)
+            print(f"icon {k + 1}/{n} ({key}:{name}) done: PSNR ours {rows['dreamsampler'][-1][0]:.1f}, "
+                  f"{alt_name} + vtracer {rows['raster + vtracer'][-1][0]:.1f}, {alt_name} {rows['raster'][-1][0]:.1f}",
+                  flush=True)
     ours, alt = rows["dreamsampler"], rows["raster + vtracer"]
     wins = np.mean([a[0] > b[0] for a, b in zip(ours, alt)])
     wins_raster = np.mean([a[0] > b[0] for a, b in zip(ours, rows["raster"])])
@@ -463,7 +465,7 @@ def main() -> None:
     ap.add_argument("--raster", default="sr4", choices=["sr4", "sr8", "edit", "inpaint"],
                     help="which raster task 'raster' measures (at the prior's size)")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="dotted options for the dreamsampler rows of edit and raster edit / inpaint, e.g. "
+                    help="dotted options for the dreamsampler rows of edit, restore and raster edit / inpaint, e.g. "
                          "guidance=2 init_at=0.6, sampler.guidance=3")
     args = ap.parse_args()
     overrides = list(args.set)
@@ -475,7 +477,8 @@ def main() -> None:
         methods = args.methods.split(",") if args.methods != "dreamsampler,dds" else ["dreamsampler", "dds", "pds"]
         raster_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.raster, methods, overrides)
     else:
-        restore_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.degradation, args.size)
+        restore_benchmark(load_prior(args), args.icons, args.steps, args.seed, args.degradation, args.size,
+                          overrides)
 
 
 if __name__ == "__main__":
