@@ -105,6 +105,26 @@ def _picture(image: Tensor) -> np.ndarray:
     return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
 
 
+def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[int, np.ndarray],
+                  seen: np.ndarray) -> None:
+    """For each reshaped source shape (-> the fill it had been given), among the admitted edited shapes ``masks``
+    lying mostly where it was: the one covering most of it takes its layer (under the outlines drawn after it); the
+    others go with it (pieces of a smeared estimate, admitted only because its place was open). With none covering
+    half of it, it stays as it was. Updates ``plan`` and ``masks``."""
+    for k, fill in moved.items():
+        takers = [j for j, m in masks.items() if (m & seen[k]).sum() >= 0.5 * m.sum()]
+        cover = {j: int((masks[j] & seen[k]).sum()) for j in takers}
+        best = max(cover, key=cover.get) if cover else None
+        if best is not None and cover[best] >= 0.5 * seen[k].sum():
+            plan.replaced[k] = best
+        elif fill is None:
+            plan.kept.append(k)
+        else:
+            plan.recoloured[k] = fill
+        for j in takers:
+            del masks[j]
+
+
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
               outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None) -> EditPlan:
@@ -168,21 +188,7 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         if (n >= least and (differs & mask).sum() >= max(least, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):
             masks[j] = mask
-    for k, fill in moved.items():
-        # the added shapes lying mostly where k was: the one covering most of k takes its layer (under the
-        # outlines drawn after it); the others go with it (pieces of a smeared estimate, admitted only because
-        # k's place was open). With none covering half of k, k stays as it was.
-        takers = [j for j, m in masks.items() if (m & seen[k]).sum() >= 0.5 * m.sum()]
-        cover = {j: int((masks[j] & seen[k]).sum()) for j in takers}
-        best = max(cover, key=cover.get) if cover else None
-        if best is not None and cover[best] >= 0.5 * seen[k].sum():
-            plan.replaced[k] = best
-        elif fill is None:
-            plan.kept.append(k)
-        else:
-            plan.recoloured[k] = fill
-        for j in takers:
-            del masks[j]
+    _settle_moved(plan, moved, masks, seen)
     # added shapes admitted only because a shape that stayed had left its place open go too
     open_ground = ~seen.any(axis=0) | (seen[list(plan.replaced)].any(axis=0) if plan.replaced else False)
     plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum())
