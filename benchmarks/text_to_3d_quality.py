@@ -65,10 +65,11 @@ def mesh_views(glb: Path, size: int = 128, elevation: float = 20.0, radius: floa
     front faces, flat Lambert shading of the vertex colours, drawn far to near as SVG polygons and rendered by
     cairosvg (no OpenGL on a headless CPU machine; a painter's order is exact for the convex solids asked for).
     At the scene's scale (``radius``: the NeRF's box half-size), so a speck stays a speck."""
+    import io
+
     import cairosvg
     import trimesh
     from PIL import Image
-    import io
 
     mesh = trimesh.load(glb, force="mesh")
     verts = mesh.vertices - mesh.bounds.mean(0)  # [V, 3], y up (glTF)

@@ -75,10 +75,15 @@ def region_colour(picture: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.median(pixels, axis=0) if len(pixels) else np.zeros(3)
 
 
+def near(picture: np.ndarray, colour: np.ndarray, tolerance: float) -> np.ndarray:
+    """Where picture [..., 3] lies within ``tolerance`` (per channel) of ``colour``. [...] bool"""
+    return np.abs(picture - colour).max(axis=-1) <= tolerance
+
+
 def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolerance: float) -> float:
     """The share of the mask's core whose colour lies within ``tolerance`` (per channel) of ``colour``."""
     pixels = picture[_core(mask)]  # [N, 3]
-    return float((np.abs(pixels - colour).max(axis=1) <= tolerance).mean()) if len(pixels) else 0.0
+    return float(near(pixels, colour, tolerance).mean()) if len(pixels) else 0.0
 
 
 def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.ndarray, new: np.ndarray,
@@ -90,13 +95,13 @@ def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.n
     smears every outline alike: only what the edit moved counts."""
     from scipy.ndimage import binary_dilation, binary_erosion, label
 
-    near_new = np.abs(img - new).max(axis=2) <= tolerance  # [H, W]
+    near_new = near(img, new, tolerance)  # [H, W]
     blobs, _ = label(near_new)
     touching = np.unique(blobs[_core(region) & near_new])
     attached = np.isin(blobs, touching[touching > 0])  # [H, W] the picture's blobs of that colour on the region
-    grown = (attached & ~binary_dilation(region, iterations=band) & (np.abs(painted - new).max(axis=2) > tolerance)
-             & (np.abs(ref - new).max(axis=2) > tolerance))
-    shrunk = binary_erosion(region, iterations=band) & ~near_new & (np.abs(ref - old).max(axis=2) <= tolerance)
+    grown = (attached & ~binary_dilation(region, iterations=band) & ~near(painted, new, tolerance)
+             & ~near(ref, new, tolerance))
+    shrunk = binary_erosion(region, iterations=band) & ~near_new & near(ref, old, tolerance)
     return int(grown.sum() + shrunk.sum()) >= max(least, share * region.sum())
 
 

@@ -128,8 +128,7 @@ def run_config(task: str, cfg, log=print, callbacks: Sequence[L.Callback] = (), 
     if folder != out and cfg.run.resume is None:
         log(f"note: {out} keeps the previous run's files until this run completes; until then it writes into "
             f"{folder} (if it is stopped, resume it with --resume {folder / 'checkpoints' / 'last.ckpt'})")
-    L.seed_everything(cfg.run.seed, verbose=False)
-    prior = None
+    prior = None  # build_task seeds the global generators from run.seed
     if spec.needs_prior:
         prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, cfg.prior.device)
         note = domain_note(config_prompts(cfg)) if cfg.prior.model == EMBEDDED else None
