@@ -17,7 +17,7 @@ from ..generators.mesh_tidy import tidy
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
 from ..io.files import atomic_file
-from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, view_word
+from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, surface_cameras, view_word
 from ..sampler.ddim import noise_to
 from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
@@ -121,7 +121,7 @@ class TextTo3DTask(SamplingTask):
         def fit(target: Tensor) -> Tensor:  # target [V, C, h, w]
             for _ in range(o.inner_steps):
                 pick = torch.randperm(o.views, generator=self.generator)[: o.views_per_step]
-                sub = Cameras(cams.elevation[pick], cams.azimuth[pick], cams.fov[pick], cams.distance[pick])
+                sub = cams[pick]
                 latents, out = self.render_latents(sub, self.shading(), jitter=True)
                 loss = fit_loss(latents, target[pick.to(target.device)]) + self.regularisers(out)
                 self.optimiser_step(loss)
@@ -182,12 +182,12 @@ class TextTo3DTask(SamplingTask):
         frames = []
         cams = orbit_cameras(self.options.orbit_frames, elevation=15.0, distance=2.0)
         for k in range(0, len(cams), 6):
-            sub = Cameras(*(getattr(cams, f)[k:k + 6] for f in ("elevation", "azimuth", "fov", "distance")))
+            sub = cams[k:k + 6]
             frames.extend(self.render_views(sub))
         video = save_video(out / "orbit.mp4", frames, fps=12)
         files = {"video": video.name}
         try:
-            mesh = self.nerf.extract_mesh(self.options.mesh_resolution)
+            mesh = self.nerf.extract_mesh(self.options.mesh_resolution, cameras=surface_cameras(self.ranges))
         except ValueError as exc:
             return {**files, "mesh_error": str(exc)}
         mesh, share = tidy(mesh)  # main piece, smoothed, y-up on the ground plane

@@ -42,6 +42,14 @@ class Cameras:
     def to_dict(self) -> dict[str, Tensor]:
         return {"elevation": self.elevation, "azimuth": self.azimuth, "fov": self.fov, "distance": self.distance}
 
+    def __getitem__(self, index) -> "Cameras":
+        """The cameras at ``index`` (a slice, an index tensor)."""
+        return Cameras(**{k: v[index] for k, v in self.to_dict().items()})
+
+    @staticmethod
+    def cat(batches: list["Cameras"]) -> "Cameras":
+        return Cameras(**{k: torch.cat([b.to_dict()[k] for b in batches]) for k in batches[0].to_dict()})
+
 
 def sample_cameras(n: int, ranges: CameraRanges, generator: torch.Generator | None = None) -> Cameras:
     """Uniform in each range (elevation uniform in angle, like DreamFusion's default)."""
@@ -57,6 +65,14 @@ def orbit_cameras(n: int, elevation: float = 15.0, fov: float = 55.0, distance: 
     az = torch.arange(n, dtype=torch.float32) * (360.0 / n) - 180.0
     full = lambda v: torch.full((n,), float(v))  # noqa: E731
     return Cameras(full(elevation), az, full(fov), full(distance))
+
+
+def surface_cameras(ranges: CameraRanges) -> Cameras:
+    """The views an extracted mesh's surface is matched to: 8 around the object at the middle of the elevation
+    range and 4 at its top, at the middle distance and field of view (the views the object was shaped from)."""
+    fov, distance = sum(ranges.fov) / 2, sum(ranges.distance) / 2
+    return Cameras.cat([orbit_cameras(8, sum(ranges.elevation) / 2, fov, distance),
+                        orbit_cameras(4, ranges.elevation[1], fov, distance)])
 
 
 def camera_rays(cameras: Cameras, height: int, width: int) -> tuple[Tensor, Tensor]:
@@ -92,5 +108,5 @@ def near_far(distance: Tensor, radius: float) -> tuple[Tensor, Tensor]:
     return (distance - radius).clamp_min(0.05), distance + radius
 
 
-__all__ = ["CameraRanges", "Cameras", "sample_cameras", "orbit_cameras", "camera_rays", "view_word", "near_far"]
+__all__ = ["CameraRanges", "Cameras", "sample_cameras", "orbit_cameras", "surface_cameras", "camera_rays", "view_word", "near_far"]
 _ = math
