@@ -9,7 +9,7 @@ import torch
 import trimesh
 
 from dreamsampler3d.data import objects3d as o3
-from dreamsampler3d.renderers.nerf.cameras import Cameras, camera_rays
+from dreamsampler3d.renderers.nerf.cameras import Cameras, camera_rays, view_phrase
 
 CAMERAS = Cameras(torch.tensor([0.0, 25.0, 75.0, -40.0]), torch.tensor([0.0, 70.0, 10.0, -120.0]),
                   torch.tensor([50.0] * 4), torch.tensor([1.8] * 4))
@@ -106,7 +106,7 @@ def test_shading_follows_the_light():
                                                       (10, 0, "front view"), (10, 90, "side view"),
                                                       (10, -100, "side view"), (10, 180, "back view")])
 def test_view_words(elevation, azimuth, words):
-    assert o3.view_phrase(elevation, azimuth) == words
+    assert view_phrase(elevation, azimuth) == words
 
 
 def test_views_are_captioned_and_fixed_by_the_seed():
@@ -115,3 +115,22 @@ def test_views_are_captioned_and_fixed_by_the_seed():
     assert np.array_equal(a, b) and caps == again
     assert a.shape == (6, 32, 32, 3) and all(len(cs) == 4 and all(c.endswith("view") for c in cs) for cs in caps)
     assert all((img != 255).any(-1).mean() > 0.02 for img in a)  # every view shows its object
+
+
+def test_view_words_go_only_to_priors_that_read_them(tiny_folders, tmp_path):
+    """The flat-icon prior never saw 'side view' (its captions' words are in its tokenizer); a model this project
+    did not train reads any text; a prior of ours trained on captioned views knows the words."""
+    import json
+    import shutil
+
+    from dreamsampler3d.tasks.text_to_3d import knows_view_words
+
+    assert not knows_view_words("embedded")
+    assert knows_view_words(tiny_folders["sd1"])
+    ours = shutil.copytree(tiny_folders["sd1"], tmp_path / "ours")
+    words = ["a", "red", "cube", "front", "side", "back", "overhead", "view"]
+    (ours / "tokenizer" / "vocab.json").write_text(json.dumps({f"{w}</w>": i for i, w in enumerate(words)}))
+    assert knows_view_words(str(ours))
+    words.remove("overhead")
+    (ours / "tokenizer" / "vocab.json").write_text(json.dumps({f"{w}</w>": i for i, w in enumerate(words)}))
+    assert not knows_view_words(str(ours))

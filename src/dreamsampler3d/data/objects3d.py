@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..renderers.nerf.cameras import Cameras, camera_rays, view_word
+from ..renderers.nerf.cameras import Cameras, camera_rays, view_phrase
 from .emoji_data import with_article
 from .icons import COLOURS
 
@@ -120,15 +120,6 @@ def render(parts: list[Part], cameras: Cameras, size: int, light: Tensor, supers
     rgb = torch.where(hit[..., None], albedo * shade[..., None], torch.ones(3))
     rgb = rgb.reshape(len(cameras), size, supersample, size, supersample, 3).mean(dim=(2, 4))  # box filter
     return (rgb.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-
-
-def view_phrase(elevation: float, azimuth: float) -> str:
-    """The view words of a caption: overhead and from below by elevation, else front / side / back by azimuth."""
-    if elevation >= 60:
-        return "overhead view"
-    if elevation <= -30:
-        return "view from below"
-    return view_word(azimuth)
 
 
 def caption(parts: list[Part], view: str, rng: random.Random) -> str:

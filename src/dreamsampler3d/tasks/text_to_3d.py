@@ -17,7 +17,7 @@ from ..generators.mesh_tidy import tidy
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
 from ..io.files import atomic_file
-from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, surface_cameras, view_word
+from ..renderers.nerf.cameras import CameraRanges, Cameras, orbit_cameras, sample_cameras, surface_cameras, view_phrase, VIEW_WORDS
 from ..sampler.ddim import noise_to
 from ..sampler.distillation import Prompts, SDS, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
@@ -33,7 +33,7 @@ class TextTo3DOptions:
     prompt: str = ""
     method: str = "dreamsampler"  # or sds
     trajectory: str = "annealed"  # dreamsampler: random views with annealed t, or 'fixed': one trajectory per camera
-    view_prompts: str = "auto"  # add 'front/side/back view' (auto: not for the embedded icon prior)
+    view_prompts: str = "auto"  # add 'front/side/back/overhead view' (auto: when the prior knows those words)
     views: int = 4  # fixed trajectories: cameras, one trajectory each
     views_per_step: int = 2  # cameras rendered per optimiser step
     inner_steps: int = 4  # optimiser steps on the NeRF per sampler step
@@ -53,13 +53,13 @@ class TextTo3DOptions:
 
 class TextTo3DTask(SamplingTask):
     def __init__(self, prior, options: TextTo3DOptions, num_steps: int, seed: int, negative_prompt: str = "",
-                 embedded: bool = False):
+                 knows_views: bool = True):
         super().__init__(prior, num_steps, seed)
         self.options = o = options
         self.nerf = NeRFGenerator(o.nerf)
         self.size = prior.default_size
         self.ranges = CameraRanges(elevation=tuple(o.elevation), fov=tuple(o.fov), distance=tuple(o.distance))
-        self.use_view_words = o.view_prompts == "on" or (o.view_prompts == "auto" and not embedded)
+        self.use_view_words = o.view_prompts == "on" or (o.view_prompts == "auto" and knows_views)
         self.null = prior.encode_text(negative_prompt)
         self.schedule = prior.schedule(num_steps)
         self.sampler = DreamSampler(prior, self.schedule, self.null, [prior.encode_text(o.prompt)], o.sampler, self.generator)
@@ -69,10 +69,10 @@ class TextTo3DTask(SamplingTask):
         return torch.optim.Adam(self.nerf.parameter_groups(), betas=(0.9, 0.99))
 
     # ------------------------------------------------------------------ helpers
-    def prompt_for(self, azimuth: float):
+    def prompt_for(self, elevation: float, azimuth: float):
         text = self.options.prompt
         if self.use_view_words:
-            text = f"{text}, {view_word(azimuth)}"
+            text = f"{text}, {view_phrase(elevation, azimuth)}"
         return self.prior.encode_text(text)
 
     def fixed_cameras(self) -> Cameras:
@@ -116,7 +116,7 @@ class TextTo3DTask(SamplingTask):
             return self._advance_annealed(i)
         o = self.options
         cams = self.fixed_cameras()
-        conds = [self.prompt_for(float(a)) for a in cams.azimuth]
+        conds = [self.prompt_for(float(e), float(a)) for e, a in zip(cams.elevation, cams.azimuth)]
 
         def fit(target: Tensor) -> Tensor:  # target [V, C, h, w]
             for _ in range(o.inner_steps):
@@ -137,7 +137,7 @@ class TextTo3DTask(SamplingTask):
         from the current render (no trajectory carried between steps)."""
         o = self.options
         cams = sample_cameras(o.views_per_step, self.ranges, self.generator)
-        conds = [self.prompt_for(float(a)) for a in cams.azimuth]
+        conds = [self.prompt_for(float(e), float(a)) for e, a in zip(cams.elevation, cams.azimuth)]
         t, a, _ = self.schedule.at(i)
         with torch.no_grad():
             current, _ = self.render_latents(cams, "albedo", jitter=False)
@@ -154,7 +154,7 @@ class TextTo3DTask(SamplingTask):
         for _ in range(o.inner_steps):
             cams = sample_cameras(o.views_per_step, self.ranges, self.generator)
             latents, out = self.render_latents(cams, self.shading(), jitter=True)
-            conds = [self.prompt_for(float(a)) for a in cams.azimuth]
+            conds = [self.prompt_for(float(e), float(a)) for e, a in zip(cams.elevation, cams.azimuth)]
             grad = torch.cat([self._sds_rule(c).gradient(latents[k:k + 1]) for k, c in enumerate(conds)])
             loss = fit_loss(latents, latents - grad) + self.regularisers(out)
             self.optimiser_step(loss)
@@ -216,9 +216,21 @@ def _check(cfg: TextTo3DConfig) -> None:
     require(all(f in ("glb", "obj", "ply") for f in cfg.mesh_formats), f"config: mesh_formats: glb, obj, ply, got {cfg.mesh_formats}")
 
 
+def knows_view_words(model: str) -> bool:
+    """Whether the prior reads 'side view': any model this project did not train (a CLIP text encoder reads any
+    text), and a prior of ours whose captions held the view words (the view-aware one; the flat-icon prior did
+    not, and unknown words only add noise to its conditioning)."""
+    from ..data.vocabulary import Vocabulary
+    from ..priors.embedded import resolve_model
+
+    path = Path(resolve_model(model))
+    vocab = Vocabulary.from_prior(path) if path.is_dir() else None
+    return vocab is None or all(w in vocab.words for w in VIEW_WORDS)
+
+
 def _build(cfg: TextTo3DConfig, prior, inputs):
-    embedded = cfg.prior.model == "embedded"
-    return TextTo3DTask(prior, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt, embedded), lambda result: {}
+    knows = knows_view_words(cfg.prior.model)
+    return TextTo3DTask(prior, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt, knows), lambda result: {}
 
 
 register(TaskSpec(

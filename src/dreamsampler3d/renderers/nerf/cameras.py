@@ -103,10 +103,23 @@ def view_word(azimuth_deg: float, front: float = 45.0, back: float = 135.0) -> s
     return "side view"
 
 
+def view_phrase(elevation_deg: float, azimuth_deg: float) -> str:
+    """The view words of a prompt: overhead and from below by elevation, else front / side / back by azimuth (the
+    words the view-aware prior's captions use, data/objects3d.py)."""
+    if elevation_deg >= 60:
+        return "overhead view"
+    if elevation_deg <= -30:
+        return "view from below"
+    return view_word(azimuth_deg)
+
+
+VIEW_WORDS = ("front", "side", "back", "overhead", "view")
+
+
 def near_far(distance: Tensor, radius: float) -> tuple[Tensor, Tensor]:
     """Ray segment covering the bounding sphere of the scene for cameras at ``distance``. [V] each."""
     return (distance - radius).clamp_min(0.05), distance + radius
 
 
-__all__ = ["CameraRanges", "Cameras", "sample_cameras", "orbit_cameras", "surface_cameras", "camera_rays", "view_word", "near_far"]
+__all__ = ["CameraRanges", "Cameras", "sample_cameras", "orbit_cameras", "surface_cameras", "camera_rays", "view_word", "view_phrase", "VIEW_WORDS", "near_far"]
 _ = math
