@@ -322,7 +322,8 @@ def _box_mask(side: int, rng: random.Random) -> np.ndarray:
     return mask
 
 
-def _raster_restore(prior, icons: list[tuple[str, str]], steps: int, seed: int, kind: str, root: Path):
+def _raster_restore(prior, icons: list[tuple[str, str]], steps: int, seed: int, kind: str, root: Path,
+                    overrides: list[str] = ()):
     """sr4 / sr8 at the prior's size: the clean icon at that size box-filtered down by the factor, against bicubic."""
     from dreamsampler3d.tasks.prepare import factor_of
 
@@ -337,7 +338,7 @@ def _raster_restore(prior, icons: list[tuple[str, str]], steps: int, seed: int, 
         bicubic = np.asarray(small.resize((side, side), Image.BICUBIC))
         ours = _raster_run("restore", {"image": str(root / "in.png"), "degradation": kind,
                                        "run": {"steps": steps, "seed": seed + k, "out": str(root / f"r{k}"),
-                                               "progress": False}}, prior)
+                                               "progress": False}}, prior, overrides)
         assert ours.shape == clean.shape, (ours.shape, clean.shape)
         for method, got in (("dreamsampler", ours), ("bicubic", bicubic)):
             rows[method].append((psnr(got, clean), _ssim(got, clean)))
@@ -346,7 +347,7 @@ def _raster_restore(prior, icons: list[tuple[str, str]], steps: int, seed: int, 
         print(f"icon {k + 1}/{len(icons)} ({key}:{name}) done", flush=True)
     wins = np.mean([a[0] > b[0] for a, b in zip(rows["dreamsampler"], rows["bicubic"])])
     print(f"\n{len(icons)} real icons (Font Awesome, OpenMoji, Twemoji) at {side} px, box-filtered to {small_side} px; "
-          f"restore --degradation {kind}, {steps} steps; PSNR / SSIM at {side} px (the model's size, the result's) "
+          f"restore --degradation {kind} {' '.join(overrides)}, {steps} steps; PSNR / SSIM at {side} px (the model's size, the result's) "
           f"against the clean icon. DreamSampler ahead of bicubic on {wins:.0%} of icons\n")
     print("| method | PSNR (dB) | SSIM |")
     print("|---|---:|---:|")
@@ -438,7 +439,7 @@ def raster_benchmark(prior, n: int, steps: int, seed: int, which: str, methods: 
                      overrides: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if which in ("sr4", "sr8"):
-            _raster_restore(prior, _restore_icons(n, seed), steps, seed, which, Path(tmp))
+            _raster_restore(prior, _restore_icons(n, seed), steps, seed, which, Path(tmp), overrides)
         elif which == "edit":
             _raster_edit(prior, n, steps, seed, methods, overrides, Path(tmp))
         else:

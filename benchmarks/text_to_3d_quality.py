@@ -38,9 +38,11 @@ def parse(prompt: str) -> tuple[str, str]:
 
 
 def mesh_colour(folder: Path) -> str:
-    """The named colour most vertices of the exported mesh are closest to."""
+    """The named colour most vertices of the exported mesh are closest to ('none' when no mesh was written)."""
     import trimesh
 
+    if not (folder / "mesh.glb").is_file():
+        return "none"
     mesh = trimesh.load(folder / "mesh.glb", force="mesh")
     rgb = np.asarray(mesh.visual.vertex_colors)[:, :3].reshape(1, -1, 3)
     labels = pixel_labels(rgb.astype(np.uint8))
@@ -51,6 +53,8 @@ def solid(folder: Path, shape: str) -> dict:
     """The exported mesh judged as a solid; 'pass' only for a 3D primitive name."""
     import trimesh
 
+    if not (folder / "mesh.glb").is_file():  # metrics.json's mesh_error says why (an empty field)
+        return {"best": "no mesh", "iou": 0.0, "pieces": 0, "main_share": 0.0, "pass": False}
     mesh = trimesh.load(folder / "mesh.glb", force="mesh")
     if len(mesh.faces) == 0:
         return {"best": "empty", "iou": 0.0, "pieces": 0, "main_share": 0.0, "pass": False}

@@ -93,3 +93,22 @@ def test_finished_super_resolution_explains_the_measurement_without_block_steps(
     at_edge = torch.zeros_like(jumps, dtype=torch.bool)
     at_edge[3::4] = True
     assert float(jumps[at_edge].mean()) < 1.5 * float(jumps[~at_edge].mean())
+
+
+def test_a_batch_of_restorations_finishes_as_their_mean(sd1_prior):
+    """restore's samples=N: N latents end as one image, the mean of what each would have given alone (the sr
+    back-projection is affine, so the mean of the projections is the projection of the mean)."""
+    from dreamsampler3d.sampler.inverse import InverseConfig, InverseSampler
+
+    g = torch.Generator().manual_seed(3)
+    op = make_operator("sr8")
+    y = op.forward(torch.rand(1, 3, 32, 32, generator=g) * 2 - 1)  # [1, 3, 4, 4]
+    sampler = InverseSampler(sd1_prior, sd1_prior.schedule(4), op, y, sd1_prior.encode_text(""), [],
+                             torch.zeros(0, 1, 1, 16, 16), InverseConfig(), g)
+    z = torch.randn(3, 4, 16, 16, generator=g)
+    with torch.no_grad():
+        together = sampler.finish(z)
+        alone = torch.cat([sampler.finish(z[k:k + 1]) for k in range(3)])
+    assert together.shape == (1, 3, 32, 32)
+    assert torch.allclose(together, alone.mean(0, keepdim=True), atol=1e-4)
+    assert float((alone[0] - alone[1]).abs().mean()) > 10 * float((together - alone.mean(0, keepdim=True)).abs().max())

@@ -34,7 +34,7 @@ BOUNDS: dict[str, int] = {
     "output_size": SIDE,  # result.svg's size, rendered to result.png
     "svg.num_paths": 256, "svg.segments": 64, "svg.colours": 32, "svg.render_scale": 8, "svg.samples": 8,
     "svg.prune_every": 100_000,
-    "inner_steps": 64, "inversion_fixed_point_iters": 50, "cg_iters": 200, "sampler.cg_iters": 200,
+    "inner_steps": 64, "inversion_fixed_point_iters": 50, "samples": 16, "cg_iters": 200, "sampler.cg_iters": 200,
     "sampler.dreamsampler_every": 1000,
     "views": 64, "views_per_step": 64, "render_size": 512, "mesh_resolution": 256, "orbit_frames": 360,
     "nerf.samples_per_ray": 512, "nerf.field.plane_resolution": 1024, "nerf.field.features": 128,

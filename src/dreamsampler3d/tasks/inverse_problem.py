@@ -19,6 +19,7 @@ from .full_size import paste_back
 class InverseOptions:
     prompts: list[str] = field(default_factory=list)  # one per fill region (inpainting), or one global prompt
     sampler: InverseConfig = field(default_factory=InverseConfig)
+    samples: int = 1  # restorations run together; the result is their mean (InverseSampler.finish)
 
 
 def latent_regions(fill: Tensor, latent_hw: tuple[int, int]) -> Tensor:
@@ -50,7 +51,7 @@ class InverseProblemTask(SamplingTask):
         return paste_back(self.full_input, result, self.full_region.to(result.device), self.full_box)
 
     def initial_state(self) -> dict[str, Tensor]:
-        return {"z": self.randn(1, *self.latent_shape)}
+        return {"z": self.randn(self.options.samples, *self.latent_shape)}
 
     def advance(self, i: int) -> dict[str, float]:
         self.state["z"] = self.sampler.step(self.state["z"], i)
@@ -60,11 +61,12 @@ class InverseProblemTask(SamplingTask):
     def render(self) -> Tensor:
         if self.finished:
             return self.sampler.finish(self.state["z"])
-        return self.prior.decode(self.state["z"])
+        return self.decoded()
 
     @torch.no_grad()
     def decoded(self) -> Tensor:
-        return self.prior.decode(self.state["z"])
+        """The samples' mean [1, 3, H, W] before the last projection."""
+        return self.prior.decode(self.state["z"]).mean(0, keepdim=True)
 
     @torch.no_grad()
     def measurement_psnr(self, result: Tensor) -> float:
