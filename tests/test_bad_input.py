@@ -98,6 +98,7 @@ def test_svg_task_option_out_of_range_is_refused_before_anything_is_written(tiny
     ("text-to-svg", ["svg.min_opacity=3"], "svg.min_opacity must lie in [0, 1]"),
     ("text-to-3d", ["sampler.eta_schedule=bogus"], "sampler.eta_schedule must be one of constant, alpha"),
     ("restore", ["--degradation", "sr4", "sampler.dreamsampler_until=2"], "sampler.dreamsampler_until must lie in"),
+    ("restore", ["--degradation", "sr8", "samples=0"], "samples must be >= 1, got 0"),
 ])
 def test_component_values_are_refused_before_anything_is_written(tmp_path, capsys, task, argv, message):
     """Every component config (sampler, svg, inverse sampler) checks its own values, whatever task holds it: these
