@@ -30,11 +30,45 @@ from dreamsampler3d.tasks.prepare import build_task
 from dreamsampler3d.tasks.runner import execute
 
 
+FULL_SUITE = [f"a {c} {p}" for p in IDEALS
+              for c in ("red", "blue", "green", "yellow", "purple")] + [
+    "a red cube on top of a blue cylinder", "a yellow sphere on top of a green cube",
+    "a blue cone on top of a red cylinder", "a green sphere on top of a purple cylinder",
+    "a purple pyramid on top of a yellow cube", "a red sphere on top of a blue cube",
+    "a yellow cone on top of a green cylinder", "a blue cube on top of a red cylinder"]
+
+
 def parse(prompt: str) -> tuple[str, str]:
+    """(colour, shape) of a single-object prompt; of a composition's top object."""
     words = prompt.replace(",", " ").split()
     colour = next(w for w in words if w in NAMES)
     shape = words[words.index(colour) + 1]
     return colour, shape
+
+
+def parse_stack(prompt: str) -> tuple[str, str] | None:
+    """'a red cube on top of a blue cylinder' -> (top colour, bottom colour); None for a single object."""
+    if " on top of " not in prompt:
+        return None
+    top, bottom = prompt.split(" on top of ")
+    return parse(top)[0], parse(bottom)[0]
+
+
+def stack_colours(folder: Path) -> tuple[str, str]:
+    """The exported mesh's dominant named colour in its top third and its bottom third (glTF y up)."""
+    import trimesh
+
+    if not (folder / "mesh.glb").is_file():
+        return "none", "none"
+    mesh = trimesh.load(folder / "mesh.glb", force="mesh")
+    y = mesh.vertices[:, 1]
+    lo, hi = float(y.min()), float(y.max())
+    labels = pixel_labels(np.asarray(mesh.visual.vertex_colors)[:, :3].astype(np.uint8)[None])[0]  # [V]
+
+    def dominant(sel: np.ndarray) -> str:
+        return NAMES[int(np.bincount(labels[sel], minlength=len(NAMES)).argmax())] if sel.any() else "none"
+
+    return dominant(y > hi - (hi - lo) / 3), dominant(y < lo + (hi - lo) / 3)
 
 
 def mesh_colour(folder: Path) -> str:
@@ -139,7 +173,10 @@ def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, 
         ok_colour += verdict.colour_ok
         ok_both += verdict.colour_ok and verdict.shape_ok
     found = [judge_scene(to_uint8(img), [(colour, shape, None)])[0].found_shape for img in images]
+    stack = parse_stack(prompt)
+    stacked = stack_colours(out) if stack else None
     return {"prompt": prompt, "method": method, "seconds": seconds, "colour": ok_colour / views,
+            "stack": stacked, "stack_ok": stack is not None and stacked == stack,
             "colour_and_shape": ok_both / views, "mesh_colour": mesh_colour(out), "solid": solid(out, shape),
             "renders_colour":
             statistics.mode(dominant_colour(to_uint8(i)) for i in images), "shapes_seen": found}
@@ -149,6 +186,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prompts", nargs="+", default=["a red cube", "a blue sphere", "a green cylinder", "a yellow cone",
                                                      "a purple pyramid", "an orange cube"])
+    ap.add_argument("--suite", choices=["full"], help="full: every primitive in 5 colours and 8 two-object stacks "
+                    "(43 prompts; replaces --prompts)")
     ap.add_argument("--methods", nargs="+", default=["dreamsampler", "dreamsampler-annealed", "sds"])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
@@ -158,6 +197,10 @@ def main() -> None:
     ap.add_argument("--picture", help="save PNG: per prompt, the first method's 4 NeRF views | 4 views of its mesh")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
+    pictured = set(args.prompts)
+    if args.suite == "full":
+        args.prompts = FULL_SUITE
+        pictured = set(FULL_SUITE[:35:5]) | {FULL_SUITE[35]}  # each primitive once, one stack: 8 rows
     prior = load_prior(args)
     rows, picture = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,7 +210,7 @@ def main() -> None:
                 out = root / f"{method}-{prompt.replace(' ', '-')}"
                 rows.append(run_one(prior, prompt, method, args.steps, args.seed, args.views, out, args.overrides))
                 r = rows[-1]
-                if args.picture and method == args.methods[0]:
+                if args.picture and method == args.methods[0] and prompt in pictured:
                     picture.append(picture_row(out))
                 print(f"{method:12s} {prompt:20s} {r['seconds']:6.1f} s  colour {r['colour']:.2f}  colour+shape "
                       f"{r['colour_and_shape']:.2f}  mesh {r['mesh_colour']}  shapes {r['shapes_seen']}", flush=True)
@@ -184,14 +227,24 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---|---|---|---:|---:|---|")
     for r in rows:
         j = r["solid"]
+        verdict = (f"stack top/bottom {r['stack'][0]}/{r['stack'][1]}: {'yes' if r['stack_ok'] else 'no'}"
+                   if r["stack"] else ("yes" if j["pass"] else "no"))
         print(f"| {r['prompt']} | {r['method']} | {r['seconds']:.1f} | {r['colour']:.0%} | {r['colour_and_shape']:.0%} | "
               f"{r['mesh_colour']} | {r['renders_colour']} | {j['best']} ({j['iou']:.2f}) | {j['pieces']} | "
-              f"{j['main_share']:.0%} | {'yes' if j['pass'] else 'no'} |")
+              f"{j['main_share']:.0%} | {verdict} |")
+    print("\n| method | single objects: solid ok | asked primitive best | mesh colour right | main piece >= 95 % | "
+          "stacks: colours in place | mean wall (s) | max wall (s) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for method in args.methods:
         mine = [r for r in rows if r["method"] == method]
-        print(f"\n{method}: mean colour+shape {statistics.mean(r['colour_and_shape'] for r in mine):.0%}; solids ok "
-              f"{sum(r['solid']['pass'] for r in mine)}/{len(mine)}; mesh colour right "
-              f"{sum(r['mesh_colour'] == parse(r['prompt'])[0] for r in mine)}/{len(mine)}")
+        single = [r for r in mine if not r["stack"]]
+        stacks = [r for r in mine if r["stack"]]
+        print(f"| {method} | {sum(r['solid']['pass'] for r in single)}/{len(single)} | "
+              f"{sum(r['solid']['best'] == parse(r['prompt'])[1] for r in single)}/{len(single)} | "
+              f"{sum(r['mesh_colour'] == parse(r['prompt'])[0] for r in single)}/{len(single)} | "
+              f"{sum(r['solid']['main_share'] >= 0.95 for r in mine)}/{len(mine)} | "
+              f"{sum(r['stack_ok'] for r in stacks)}/{len(stacks)} | "
+              f"{statistics.mean(r['seconds'] for r in mine):.0f} | {max(r['seconds'] for r in mine):.0f} |")
 
 
 if __name__ == "__main__":
