@@ -8,7 +8,7 @@ default field) is fitted to them, two random views per step at 32 px; its densit
 
 - the old way: marching cubes at density min(10, max/2), no pocket filling;
 - the way text-to-3D exports now: the level whose silhouettes match the renders (``silhouette_level``), the
-  pockets the surface encloses filled (``fill_pockets``);
+  pockets the surface encloses filled (``fill_pockets``) and parts thinner than 3 cells dropped (``drop_hairs``);
 
 and both are tidied as the task does (main pieces, smoothed, y-up) and judged as solids (metrics/solid_judge.py):
 best-matching ideal, the asked ideal's IoU, pieces, and the mesh's volume against the true primitive's.
@@ -25,15 +25,14 @@ import torch
 
 from dreamsampler3d.data.objects3d import PRIMITIVES, Part, render
 from dreamsampler3d.generators.mesh_tidy import tidy
-from dreamsampler3d.generators.nerf import NeRFGenerator
+from dreamsampler3d.generators.nerf import NeRFGenerator, fixed_level
 from dreamsampler3d.metrics.solid_judge import judge_solid
 from dreamsampler3d.renderers.nerf.cameras import CameraRanges, Cameras, sample_cameras, surface_cameras
 from dreamsampler3d.tasks.text_to_3d import TextTo3DOptions
 
 
 def task_ranges() -> CameraRanges:
-    o = TextTo3DOptions()
-    return CameraRanges(elevation=tuple(o.elevation), fov=tuple(o.fov), distance=tuple(o.distance))
+    return TextTo3DOptions().camera_ranges()
 
 
 def true_views(shape: str, n: int = 24, size: int = 32, seed: int = 0) -> tuple[Cameras, torch.Tensor]:
@@ -89,8 +88,8 @@ def main() -> None:
         t0 = time.perf_counter()
         nerf = fit(*true_views(shape), args.steps)
         fit_s = time.perf_counter() - t0
-        sigma = nerf.density_grid(args.resolution)[0]
-        old = judged(nerf.extract_mesh(args.resolution, threshold=float(min(10.0, 0.5 * float(sigma.max()))), fill=False), shape)
+        level = fixed_level(nerf.density_grid(args.resolution)[0])
+        old = judged(nerf.extract_mesh(args.resolution, threshold=level, fill=False), shape)
         new_mesh = nerf.extract_mesh(args.resolution, cameras=surface_cameras(task_ranges()))
         new = judged(new_mesh.copy(), shape)
         rows.append((shape, fit_s, old, new))

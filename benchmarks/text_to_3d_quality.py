@@ -56,31 +56,33 @@ def parse_stack(prompt: str) -> tuple[str, str] | None:
 
 def stack_colours(folder: Path) -> tuple[str, str]:
     """The exported mesh's dominant named colour in its top third and its bottom third (glTF y up)."""
+    mesh, labels = vertex_labels(folder)
+    if mesh is None:
+        return "none", "none"
+    y = mesh.vertices[:, 1]
+    lo, hi = float(y.min()), float(y.max())
+    return dominant(labels[y > hi - (hi - lo) / 3]), dominant(labels[y < lo + (hi - lo) / 3])
+
+
+def vertex_labels(folder: Path):
+    """The exported mesh and the named colour index [V] nearest each vertex's colour; (None, None) when the run
+    wrote no mesh (metrics.json's mesh_error says why)."""
     import trimesh
 
     if not (folder / "mesh.glb").is_file():
-        return "none", "none"
+        return None, None
     mesh = trimesh.load(folder / "mesh.glb", force="mesh")
-    y = mesh.vertices[:, 1]
-    lo, hi = float(y.min()), float(y.max())
-    labels = pixel_labels(np.asarray(mesh.visual.vertex_colors)[:, :3].astype(np.uint8)[None])[0]  # [V]
+    return mesh, pixel_labels(np.asarray(mesh.visual.vertex_colors)[:, :3].astype(np.uint8)[None])[0]
 
-    def dominant(sel: np.ndarray) -> str:
-        return NAMES[int(np.bincount(labels[sel], minlength=len(NAMES)).argmax())] if sel.any() else "none"
 
-    return dominant(y > hi - (hi - lo) / 3), dominant(y < lo + (hi - lo) / 3)
+def dominant(labels: np.ndarray) -> str:
+    return NAMES[int(np.bincount(labels, minlength=len(NAMES)).argmax())] if len(labels) else "none"
 
 
 def mesh_colour(folder: Path) -> str:
     """The named colour most vertices of the exported mesh are closest to ('none' when no mesh was written)."""
-    import trimesh
-
-    if not (folder / "mesh.glb").is_file():
-        return "none"
-    mesh = trimesh.load(folder / "mesh.glb", force="mesh")
-    rgb = np.asarray(mesh.visual.vertex_colors)[:, :3].reshape(1, -1, 3)
-    labels = pixel_labels(rgb.astype(np.uint8))
-    return NAMES[int(np.bincount(labels.ravel(), minlength=len(NAMES)).argmax())]
+    _, labels = vertex_labels(folder)
+    return "none" if labels is None else dominant(labels)
 
 
 def solid(folder: Path, shape: str) -> dict:

@@ -182,13 +182,12 @@ def test_hairs_go_and_a_box_keeps_its_corners():
 
 
 @pytest.mark.slow
-def test_a_nerf_fitted_to_a_cubes_views_meshes_as_a_solid_cube():
+def test_a_nerf_fitted_to_a_cubes_views_meshes_as_a_solid_cube(monkeypatch):
     """The exporter's ceiling: a NeRF fitted to a cube's own views (benchmarks/mesh_ceiling.py) must mesh as a
     filled cube. The fixed level (density 10) meshed a hollow shell a third of the cube's volume (IoU 0.39)."""
-    import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from mesh_ceiling import fit, judged, task_ranges, true_views
 
     from dreamsampler3d.renderers.nerf.cameras import surface_cameras

@@ -127,8 +127,12 @@ def test_view_words_go_only_to_priors_that_read_them(tiny_folders, tmp_path):
 
     assert not knows_view_words("embedded")
     assert knows_view_words(tiny_folders["sd1"])
+    assert knows_view_words("some-org/some-model")  # a hub id: nothing read, no network
     ours = shutil.copytree(tiny_folders["sd1"], tmp_path / "ours")
-    words = ["a", "red", "cube", "front", "side", "back", "overhead", "view"]
+    (ours / "tokenizer" / "vocab.json").write_text(json.dumps({"a</w>": 0, "c</w>": 1}))  # CLIP's own layout
+    assert knows_view_words(str(ours))  # a folder train-prior did not write: any text is read
+    (ours / "training_info.json").write_text("{}")
+    words = ["a", "red", "cube", "front", "side", "back", "overhead", "view", "from", "below"]
     (ours / "tokenizer" / "vocab.json").write_text(json.dumps({f"{w}</w>": i for i, w in enumerate(words)}))
     assert knows_view_words(str(ours))
     words.remove("overhead")

@@ -30,6 +30,12 @@ class NeRFConfig:
     occupancy_grid: bool = True  # used on CUDA only (nerfacc's estimator)
 
 
+def fixed_level(sigma: Tensor) -> float:
+    """The surface level used before the silhouette match (and still without cameras): density 10, or half the
+    field's peak when that is lower."""
+    return float(min(10.0, 0.5 * float(sigma.max())))
+
+
 class NeRFGenerator(nn.Module):
     def __init__(self, config: Optional[NeRFConfig] = None):
         super().__init__()
@@ -117,11 +123,13 @@ class NeRFGenerator(nn.Module):
         near, far = near_far(cameras.distance, self.config.field.radius * 3**0.5)
         near = near.repeat_interleave(size * size).to(device)
         far = far.repeat_interleave(size * size).to(device)
-        out = render_dense(self._field_fn, origins, dirs, near, far, samples, False, None)
-        seen = out["opacity"][:, 0] >= 0.5  # [R]
-        t = near[:, None] + (far - near)[:, None] * torch.linspace(0, 1, samples, device=device)  # [R, N]
-        peak = torch.cat([self.field.density(o[:, None] + d[:, None] * tt[..., None]).amax(1)
-                          for o, d, tt in zip(origins.split(4096), dirs.split(4096), t.split(4096))])  # [R]
+        seen, peak = [], []
+        ticks = torch.linspace(0, 1, samples, device=device)  # [N]
+        for o, d, n, f in zip(origins.split(4096), dirs.split(4096), near.split(4096), far.split(4096)):
+            seen.append(render_dense(self._field_fn, o, d, n, f, samples, False, None)["opacity"][:, 0] >= 0.5)
+            t = n[:, None] + (f - n)[:, None] * ticks  # [B, N]
+            peak.append(self.field.density(o[:, None] + d[:, None] * t[..., None]).amax(1))
+        seen, peak = torch.cat(seen), torch.cat(peak)  # [R] each
         if not bool(seen.any()):
             raise ValueError("the density field is empty: no surface to extract")
         candidates = torch.quantile(peak[seen], torch.linspace(0.0, 0.99, 100, device=device))  # [100]
@@ -144,14 +152,15 @@ class NeRFGenerator(nn.Module):
         elif cameras is not None:
             level = self.silhouette_level(cameras)
         else:
-            level = float(min(10.0, 0.5 * float(sigma.max())))
-        if not (float(sigma.min()) < level < float(sigma.max())):
-            raise ValueError("the density field is empty: no surface to extract")
+            level = fixed_level(sigma)
         spacing = float(axis[1] - axis[0])
         volume = sigma.cpu().numpy()
-        if fill:
+        if fill and volume.max() > level:
             volume = fill_pockets(volume, level, seal=max(1, round(SEAL / spacing)))
-            volume = drop_hairs(volume, level, width=max(1, round(HAIR / spacing)))
+            if round(HAIR / spacing) >= 1:  # on a coarse grid a cell is already wider than a hair
+                volume = drop_hairs(volume, level, width=round(HAIR / spacing))
+        if not (float(volume.min()) < level < float(volume.max())):
+            raise ValueError("the density field is empty: no surface to extract")
         verts, faces, _, _ = measure.marching_cubes(volume, level=level)
         verts = verts * spacing + float(axis[0])
         # marching_cubes orients faces for rising values; density falls outwards, so flip to face out

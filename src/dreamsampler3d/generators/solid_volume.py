@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 SEAL = 0.065  # scene units: a shell's openings up to about twice this wide are sealed (a torus's hole is 0.4)
-HAIR = 0.02  # scene units: solid parts thinner than about twice this go (about one cell at 96^3 over [-1, 1]^3)
+HAIR = 0.02  # scene units per cell of opening: one cell at 96^3 over [-1, 1]^3, where parts thinner than 3 cells
+# (0.063) go; skipped on grids coarser than 2 x HAIR a cell (48^3), where 3 cells would be a torus's tube
 
 
 def _cube():
@@ -34,7 +35,7 @@ def fill_pockets(volume: np.ndarray, level: float, seal: int) -> np.ndarray:
 
 
 def drop_hairs(volume: np.ndarray, level: float, width: int) -> np.ndarray:
-    """The density grid [N, N, N] with solid parts thinner than about 2 x ``width`` + 1 cells lowered to half
+    """The density grid [N, N, N] with solid parts thinner than 2 x ``width`` + 1 cells lowered to half
     ``level`` (a morphological opening): hairs and one-cell flanges go, a body keeps its corners."""
     from scipy.ndimage import binary_opening
 

@@ -84,8 +84,22 @@ class InverseSampler:
 
     @torch.no_grad()
     def finish(self, z0: Tensor) -> Tensor:
-        """Decode and project onto the measurements once more: the observed data stays observed. A batch of
-        samples [N, C, h, w] gives their mean [1, 3, H, W]: where the measurement does not pin a detail down
-        (sr8 from 8 px), the samples disagree and their mean is the closer estimate on average."""
-        x = self.model.decode(z0).mean(0, keepdim=True)
-        return project_onto_measurement(self.op, self.y, x, self.config.mu, self.config.cg_iters)
+        """Decode and project onto the measurements once more: the observed data stays observed."""
+        return project_onto_measurement(self.op, self.y, self.model.decode(z0), self.config.mu, self.config.cg_iters)
+
+    @torch.no_grad()
+    def finish_mean(self, z0: Tensor) -> Tensor:
+        """Samples of one measurement [N, C, h, w] -> their mean [1, 3, H, W], projected as ``finish`` does: where
+        the measurement does not pin a detail down (sr8 from 8 px) the samples disagree, and their mean is the
+        closer estimate on average."""
+        return project_onto_measurement(self.op, self.y, mean_decoded(self.model, z0), self.config.mu,
+                                        self.config.cg_iters)
+
+
+def mean_decoded(codec: LatentCodec, z: Tensor) -> Tensor:
+    """The mean [1, 3, H, W] of the decoded latents [N, C, h, w], decoded one at a time (N large images at once
+    would hold N times the autoencoder's activations)."""
+    total = codec.decode(z[:1])
+    for k in range(1, z.shape[0]):
+        total = total + codec.decode(z[k:k + 1])
+    return total / z.shape[0]

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..io.images import psnr, to_uint8
-from ..sampler.inverse import InverseConfig, InverseSampler
+from ..sampler.inverse import InverseConfig, InverseSampler, mean_decoded
 from ..sampler.operators import LinearOperator
 from .base import SamplingTask
 from .full_size import paste_back
@@ -60,13 +60,13 @@ class InverseProblemTask(SamplingTask):
     @torch.no_grad()
     def render(self) -> Tensor:
         if self.finished:
-            return self.sampler.finish(self.state["z"])
+            return self.sampler.finish_mean(self.state["z"])
         return self.decoded()
 
     @torch.no_grad()
     def decoded(self) -> Tensor:
         """The samples' mean [1, 3, H, W] before the last projection."""
-        return self.prior.decode(self.state["z"]).mean(0, keepdim=True)
+        return mean_decoded(self.prior, self.state["z"])
 
     @torch.no_grad()
     def measurement_psnr(self, result: Tensor) -> float:

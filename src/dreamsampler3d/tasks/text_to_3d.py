@@ -50,6 +50,10 @@ class TextTo3DOptions:
     mesh_formats: List[str] = field(default_factory=lambda: ["glb"])  # also obj, ply
     orbit_frames: int = 36
 
+    def camera_ranges(self) -> CameraRanges:
+        """Where the training cameras sit."""
+        return CameraRanges(elevation=tuple(self.elevation), fov=tuple(self.fov), distance=tuple(self.distance))
+
 
 class TextTo3DTask(SamplingTask):
     def __init__(self, prior, options: TextTo3DOptions, num_steps: int, seed: int, negative_prompt: str = "",
@@ -58,7 +62,7 @@ class TextTo3DTask(SamplingTask):
         self.options = o = options
         self.nerf = NeRFGenerator(o.nerf)
         self.size = prior.default_size
-        self.ranges = CameraRanges(elevation=tuple(o.elevation), fov=tuple(o.fov), distance=tuple(o.distance))
+        self.ranges = o.camera_ranges()
         self.use_view_words = o.view_prompts == "on" or (o.view_prompts == "auto" and knows_views)
         self.null = prior.encode_text(negative_prompt)
         self.schedule = prior.schedule(num_steps)
@@ -224,8 +228,10 @@ def knows_view_words(model: str) -> bool:
     from ..priors.embedded import resolve_model
 
     path = Path(resolve_model(model))
-    vocab = Vocabulary.from_prior(path) if path.is_dir() else None
-    return vocab is None or all(w in vocab.words for w in VIEW_WORDS)
+    if not (path / "training_info.json").is_file():  # what train-prior writes; a hub id or another model's folder
+        return True
+    vocab = Vocabulary.from_prior(path)
+    return vocab is not None and all(w in vocab.words for w in VIEW_WORDS)
 
 
 def _build(cfg: TextTo3DConfig, prior, inputs):

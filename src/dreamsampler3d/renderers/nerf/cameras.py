@@ -43,11 +43,17 @@ class Cameras:
         return {"elevation": self.elevation, "azimuth": self.azimuth, "fov": self.fov, "distance": self.distance}
 
     def __getitem__(self, index) -> "Cameras":
-        """The cameras at ``index`` (a slice, an index tensor)."""
+        """The cameras at ``index`` (an int, a slice, an index tensor), always a batch: [1] for an int."""
+        if isinstance(index, int):
+            index = slice(index, index + 1 if index != -1 else None)
         return Cameras(**{k: v[index] for k, v in self.to_dict().items()})
+
+    __iter__ = None  # not a sequence of cameras: index it, or read its tensors
 
     @staticmethod
     def cat(batches: list["Cameras"]) -> "Cameras":
+        if not batches:
+            raise ValueError("Cameras.cat needs at least one batch of cameras")
         return Cameras(**{k: torch.cat([b.to_dict()[k] for b in batches]) for k in batches[0].to_dict()})
 
 
@@ -113,7 +119,7 @@ def view_phrase(elevation_deg: float, azimuth_deg: float) -> str:
     return view_word(azimuth_deg)
 
 
-VIEW_WORDS = ("front", "side", "back", "overhead", "view")
+VIEW_WORDS = ("front", "side", "back", "overhead", "view", "from", "below")  # every word view_phrase writes
 
 
 def near_far(distance: Tensor, radius: float) -> tuple[Tensor, Tensor]:
