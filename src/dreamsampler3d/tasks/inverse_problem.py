@@ -19,7 +19,7 @@ from .full_size import paste_back
 class InverseOptions:
     prompts: list[str] = field(default_factory=list)  # one per fill region (inpainting), or one global prompt
     sampler: InverseConfig = field(default_factory=InverseConfig)
-    samples: int = 1  # restorations run together; the result is their mean (InverseSampler.finish)
+    samples: int = 1  # restorations run together; the result is their mean (InverseSampler.finish_mean)
 
 
 def latent_regions(fill: Tensor, latent_hw: tuple[int, int]) -> Tensor:

@@ -73,11 +73,13 @@ class TextTo3DTask(SamplingTask):
         return torch.optim.Adam(self.nerf.parameter_groups(), betas=(0.9, 0.99))
 
     # ------------------------------------------------------------------ helpers
-    def prompt_for(self, elevation: float, azimuth: float):
+    def prompts_for(self, cams: Cameras) -> list:
+        """Each camera's prompt condition, with its view words when the prior reads them."""
         text = self.options.prompt
-        if self.use_view_words:
-            text = f"{text}, {view_phrase(elevation, azimuth)}"
-        return self.prior.encode_text(text)
+        if not self.use_view_words:
+            return [self.prior.encode_text(text)] * len(cams)
+        return [self.prior.encode_text(f"{text}, {view_phrase(float(e), float(a))}")
+                for e, a in zip(cams.elevation, cams.azimuth)]
 
     def fixed_cameras(self) -> Cameras:
         c = self.state
@@ -120,7 +122,7 @@ class TextTo3DTask(SamplingTask):
             return self._advance_annealed(i)
         o = self.options
         cams = self.fixed_cameras()
-        conds = [self.prompt_for(float(e), float(a)) for e, a in zip(cams.elevation, cams.azimuth)]
+        conds = self.prompts_for(cams)
 
         def fit(target: Tensor) -> Tensor:  # target [V, C, h, w]
             for _ in range(o.inner_steps):
@@ -141,7 +143,7 @@ class TextTo3DTask(SamplingTask):
         from the current render (no trajectory carried between steps)."""
         o = self.options
         cams = sample_cameras(o.views_per_step, self.ranges, self.generator)
-        conds = [self.prompt_for(float(e), float(a)) for e, a in zip(cams.elevation, cams.azimuth)]
+        conds = self.prompts_for(cams)
         t, a, _ = self.schedule.at(i)
         with torch.no_grad():
             current, _ = self.render_latents(cams, "albedo", jitter=False)
@@ -158,7 +160,7 @@ class TextTo3DTask(SamplingTask):
         for _ in range(o.inner_steps):
             cams = sample_cameras(o.views_per_step, self.ranges, self.generator)
             latents, out = self.render_latents(cams, self.shading(), jitter=True)
-            conds = [self.prompt_for(float(e), float(a)) for e, a in zip(cams.elevation, cams.azimuth)]
+            conds = self.prompts_for(cams)
             grad = torch.cat([self._sds_rule(c).gradient(latents[k:k + 1]) for k, c in enumerate(conds)])
             loss = fit_loss(latents, latents - grad) + self.regularisers(out)
             self.optimiser_step(loss)
