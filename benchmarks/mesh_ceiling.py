@@ -31,8 +31,12 @@ from dreamsampler3d.renderers.nerf.cameras import CameraRanges, Cameras, sample_
 from dreamsampler3d.tasks.text_to_3d import TextTo3DOptions
 
 
+ELEVATION: list[float] | None = None  # --elevation LO HI; None: text-to-3D's default
+
+
 def task_ranges() -> CameraRanges:
-    return TextTo3DOptions().camera_ranges()
+    o = TextTo3DOptions() if ELEVATION is None else TextTo3DOptions(elevation=list(ELEVATION))
+    return o.camera_ranges()
 
 
 def true_views(shape: str, n: int = 24, size: int = 32, seed: int = 0) -> tuple[Cameras, torch.Tensor]:
@@ -81,7 +85,11 @@ def main() -> None:
     ap.add_argument("--resolution", type=int, default=96, help="marching-cubes grid (text-to-3D's default)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--picture", type=Path, help="write the new meshes' views here (PNG)")
+    ap.add_argument("--elevation", type=float, nargs=2, metavar=("LO", "HI"),
+                    help="camera elevation range in degrees (default: text-to-3D's)")
     args = ap.parse_args()
+    global ELEVATION
+    ELEVATION = args.elevation
     torch.set_num_threads(args.threads)
     rows, tiles = [], []
     for shape in args.shapes:

@@ -12,7 +12,9 @@ passes when the asked primitive is the best match with IoU >= 0.75 in one piece 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +27,7 @@ from dreamsampler3d.config import build_config
 from dreamsampler3d.data.judge import dominant_colour, judge_scene, pixel_labels, NAMES
 from dreamsampler3d.io.images import to_uint8
 from dreamsampler3d.metrics.solid_judge import IDEALS, judge_solid
+from dreamsampler3d.priors.embedded import OBJECTS
 from dreamsampler3d.renderers.nerf.cameras import sample_cameras
 from dreamsampler3d.tasks.prepare import build_task
 from dreamsampler3d.tasks.runner import execute
@@ -157,9 +160,13 @@ def picture_row(out: Path, size: int = 128) -> np.ndarray:
     return np.concatenate([np.concatenate(tiles[:4], 1), gap, np.concatenate(tiles[4:], 1)], 1)
 
 
-def run_one(prior, prompt: str, method: str, steps: int, seed: int, views: int, out: Path, extra: list[str]) -> dict:
+def run_one(prior, model: str, prompt: str, method: str, steps: int, seed: int, views: int, out: Path,
+            extra: list[str]) -> dict:
+    """One run; `model` is what --model named, so the task asks that prior (not the default) whether it reads
+    view words."""
     trajectory = "annealed" if method.endswith("-annealed") else "fixed"
-    flags = {"prompt": prompt, "method": method.split("-")[0], "trajectory": trajectory, "run": {"steps": steps, "seed": seed, "out": str(out), "progress": False}}
+    flags = {"prompt": prompt, "method": method.split("-")[0], "trajectory": trajectory, "prior": {"model": model},
+             "run": {"steps": steps, "seed": seed, "out": str(out), "progress": False}}
     cfg = build_config("text-to-3d", None, extra, flags)
     module, inputs, metrics = build_task("text-to-3d", cfg, prior, None)
     start = time.perf_counter()
@@ -197,20 +204,21 @@ def main() -> None:
     add_prior_args(ap)
     ap.add_argument("--keep", help="folder to keep the runs in")
     ap.add_argument("--picture", help="save PNG: per prompt, the first method's 4 NeRF views | 4 views of its mesh")
+    ap.add_argument("--update-card", action="store_true", help="write the summary into --model's model card")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     pictured = set(args.prompts)
     if args.suite == "full":
         args.prompts = FULL_SUITE
         pictured = set(FULL_SUITE[:35:5]) | {FULL_SUITE[35]}  # each primitive once, one stack: 8 rows
-    prior = load_prior(args)
+    prior = load_prior(args, OBJECTS)
     rows, picture = [], []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.keep or tmp)
         for prompt in args.prompts:
             for method in args.methods:
                 out = root / f"{method}-{prompt.replace(' ', '-')}"
-                rows.append(run_one(prior, prompt, method, args.steps, args.seed, args.views, out, args.overrides))
+                rows.append(run_one(prior, args.model, prompt, method, args.steps, args.seed, args.views, out, args.overrides))
                 r = rows[-1]
                 if args.picture and method == args.methods[0] and prompt in pictured:
                     picture.append(picture_row(out))
@@ -234,19 +242,35 @@ def main() -> None:
         print(f"| {r['prompt']} | {r['method']} | {r['seconds']:.1f} | {r['colour']:.0%} | {r['colour_and_shape']:.0%} | "
               f"{r['mesh_colour']} | {r['renders_colour']} | {j['best']} ({j['iou']:.2f}) | {j['pieces']} | "
               f"{j['main_share']:.0%} | {verdict} |")
-    print("\n| method | single objects: solid ok | asked primitive best | mesh colour right | main piece >= 95 % | "
-          "stacks: colours in place | mean wall (s) | max wall (s) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for method in args.methods:
+    table = summary(rows, args.methods)
+    print("\n" + table)
+    if args.update_card:
+        from dreamsampler3d.priors.training.card import write_card
+
+        folder = Path(args.model)
+        info = json.loads((folder / "training_info.json").read_text())
+        write_card(folder, info, f"`python benchmarks/text_to_3d_quality.py --model MODEL {' '.join(sys.argv[1:])}` "
+                   f"({len(args.prompts)} prompts, {args.steps} sampler steps, seed {args.seed}, {args.threads} "
+                   f"CPU thread(s)):\n\n{table}\n\nA single object passes when the mesh's best-matching ideal "
+                   "primitive is the asked one with IoU >= 0.75, in one piece holding >= 95 % of the volume.")
+        print(f"model card updated: {folder / 'README.md'}")
+
+
+def summary(rows: list[dict], methods: list[str]) -> str:
+    """Per method: the solid judge's verdicts over single objects, stacks' colours in place, wall time."""
+    lines = ["| method | single objects: solid ok | asked primitive best | mesh colour right | main piece >= 95 % | "
+             "stacks: colours in place | mean wall (s) | max wall (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for method in methods:
         mine = [r for r in rows if r["method"] == method]
         single = [r for r in mine if not r["stack"]]
         stacks = [r for r in mine if r["stack"]]
-        print(f"| {method} | {sum(r['solid']['pass'] for r in single)}/{len(single)} | "
-              f"{sum(r['solid']['best'] == parse(r['prompt'])[1] for r in single)}/{len(single)} | "
-              f"{sum(r['mesh_colour'] == parse(r['prompt'])[0] for r in single)}/{len(single)} | "
-              f"{sum(r['solid']['main_share'] >= 0.95 for r in mine)}/{len(mine)} | "
-              f"{sum(r['stack_ok'] for r in stacks)}/{len(stacks)} | "
-              f"{statistics.mean(r['seconds'] for r in mine):.0f} | {max(r['seconds'] for r in mine):.0f} |")
+        lines.append(f"| {method} | {sum(r['solid']['pass'] for r in single)}/{len(single)} | "
+                     f"{sum(r['solid']['best'] == parse(r['prompt'])[1] for r in single)}/{len(single)} | "
+                     f"{sum(r['mesh_colour'] == parse(r['prompt'])[0] for r in single)}/{len(single)} | "
+                     f"{sum(r['solid']['main_share'] >= 0.95 for r in mine)}/{len(mine)} | "
+                     f"{sum(r['stack_ok'] for r in stacks)}/{len(stacks)} | "
+                     f"{statistics.mean(r['seconds'] for r in mine):.0f} | {max(r['seconds'] for r in mine):.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,8 @@ def test_view_words_go_only_to_priors_that_read_them(tiny_folders, tmp_path):
 
     from dreamsampler3d.tasks.text_to_3d import knows_view_words
 
-    assert not knows_view_words("embedded")
+    assert not knows_view_words("embedded-icons")
+    assert knows_view_words("embedded")  # text-to-3D's own embedded prior: the 3D-object one
     assert knows_view_words(tiny_folders["sd1"])
     assert knows_view_words("some-org/some-model")  # a hub id: nothing read, no network
     ours = shutil.copytree(tiny_folders["sd1"], tmp_path / "ours")

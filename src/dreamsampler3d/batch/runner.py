@@ -16,9 +16,9 @@ import torch
 from ..config import build_config
 from ..errors import UserError
 from ..priors.diffusion_prior import DiffusionPrior
-from ..priors.embedded import EMBEDDED, domain_note, resolve_model
+from ..priors.embedded import EMBEDDED, domain_note, embedded_name, resolve_model
 from ..tasks.prepare import build_task
-from ..tasks.registry import specs
+from ..tasks.registry import get, specs
 from ..tasks.runner import cpu_threads, execute, quiet_libraries
 from .items import Item, read_items
 from .manifest import Manifest
@@ -117,8 +117,10 @@ def run_batch(opts: BatchOptions, log=print) -> int:
     finished = {it.name for it in items if (out / it.name).is_dir()}
     mine = [it for it in items if it.index % world == rank and it.name not in finished]
     progress = _Progress(len(items), len(finished), manifest, run_id, opts.progress) if rank == 0 else None
-    if rank == 0 and opts.flags.get("prior", {}).get("model", EMBEDDED) == EMBEDDED:
-        note = domain_note([it.prompt for it in items])
+    task_prior = get(opts.task).prior
+    embedded = embedded_name(opts.flags.get("prior", {}).get("model", EMBEDDED), task_prior)
+    if rank == 0 and embedded:
+        note = domain_note([it.prompt for it in items], embedded)
         if note:
             log(note)
     if rank == 0 and finished:
@@ -135,7 +137,8 @@ def run_batch(opts: BatchOptions, log=print) -> int:
             cfg = _item_config(opts, item, partial)
             if prior is None:
                 device = str(fabric.device)
-                prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, device)
+                prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model, task_prior),
+                                                       cfg.prior.dtype, device)
                 base_model = cfg.prior.model
             if cfg.prior.model != base_model:
                 raise UserError("per-item options may not change prior.model (one model per batch)")

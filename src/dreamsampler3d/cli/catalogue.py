@@ -38,7 +38,7 @@ def info(spec) -> dict[str, Any]:
     return {
         "name": spec.name, "help": spec.help, "about": spec.about, "examples": list(spec.examples),
         "inputs": list(spec.inputs), "methods": list(spec.methods), "method_help": spec.method_help,
-        "needs_prior": spec.needs_prior, "method_default": defaults.get("method"),
+        "needs_prior": spec.needs_prior, "prior": spec.prior, "method_default": defaults.get("method"),
         "steps_default": defaults.get("run.steps"), "out_default": defaults.get("run.out"),
         "options": {k: v for k, v in defaults.items() if _applies(k, spec.needs_prior, tuple(spec.inputs))},
         "bounds": bounds(cfg),  # the most each work setting may ask for (config.BOUNDS)

@@ -66,8 +66,10 @@ def _task_parser(info: dict[str, Any]) -> argparse.ArgumentParser:
                                 epilog=_epilog(info), formatter_class=argparse.RawDescriptionHelpFormatter)
     inputs = set(info["inputs"])
     if info["needs_prior"]:
-        p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model "
-                                       "(default: the embedded prior; see `dreamsampler3d concepts`)")
+        which = "3D-object" if info.get("prior") == "object-prior" else "flat-icon"
+        p.add_argument("--model", help="diffusers folder or hub id of a Stable-Diffusion-family model (default: "
+                                       f"'embedded', the {which} prior shipped with the package; 'embedded-icons' "
+                                       "and 'embedded-objects' name either; see `dreamsampler3d concepts`)")
     if "prompt" in inputs:
         p.add_argument("--prompt", action="append", help="what to make")
     elif "prompts" in inputs and "masks" in inputs:
@@ -160,7 +162,7 @@ Rerunning the same command skips finished items and retries failed ones; see OUT
     p.add_argument("--num-nodes", type=int, default=1)
     p.add_argument("--strategy", default="auto", help="Lightning strategy (default: ddp when more than one process)")
     p.add_argument("--accelerator", default="auto", help="cpu, gpu or auto")
-    p.add_argument("--model", help="diffusers folder or hub id (default: the embedded icon prior)")
+    p.add_argument("--model", help="diffusers folder or hub id (default: the task's embedded prior)")
     p.add_argument("--steps", type=int)
     p.add_argument("--seed", type=int, default=0, help="items without a seed get seed + their index")
     p.add_argument("--config", help="YAML merged over the task's defaults for every item")
@@ -199,7 +201,7 @@ def _ui(argv: list[str]) -> int:
                                 description="a local web interface: one page per task family, live progress, downloads")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
-    p.add_argument("--model", help="the pages' default model (default: the embedded icon prior)")
+    p.add_argument("--model", help="the pages' default model (default: each task's embedded prior)")
     p.add_argument("--out", default="outputs/ui", help="root of the runs' output folders (default: outputs/ui)")
     a = p.parse_args(argv)
     import importlib.util

@@ -31,8 +31,12 @@ class Vocabulary:
         concepts_file = folder / "concepts.json"
         if not vocab_file.is_file():
             return None
-        tokens = json.loads(vocab_file.read_text(encoding="utf-8"))
-        words = {t[:-4] for t in tokens if t.endswith("</w>") and len(t) > 5 and t[:-4].isalpha()}
+        learnt = folder / "caption_words.json"  # a prior whose tokenizer holds words its UNet never learnt
+        if learnt.is_file():
+            words = {w for w in json.loads(learnt.read_text(encoding="utf-8")) if len(w) > 1}
+        else:
+            tokens = json.loads(vocab_file.read_text(encoding="utf-8"))
+            words = {t[:-4] for t in tokens if t.endswith("</w>") and len(t) > 5 and t[:-4].isalpha()}
         concepts = json.loads(concepts_file.read_text(encoding="utf-8")) if concepts_file.is_file() else []
         return cls(concepts, words)
 
@@ -70,7 +74,8 @@ class Vocabulary:
         named = [c for c in hits if " ".join(q) in [c["name"], *c.get("aliases", [])]]
         return named + [c for c in hits if c not in named]
 
-    def note(self, prompts: list[str]) -> str | None:
+    def note(self, prompts: list[str], prior: str = "the embedded prior",
+             knows: str = "`dreamsampler3d concepts [WORD]` lists what it knows") -> str | None:
         """One line naming each unknown word with its nearest concepts, or None when every word is known."""
         parts = []
         for w in dict.fromkeys(w for p in prompts for w in self.unknown(p)):
@@ -78,5 +83,5 @@ class Vocabulary:
             parts.append(f"'{w}'" + (f" (nearest: {', '.join(near)})" if near else ""))
         if not parts:
             return None
-        return ("note: the embedded prior does not know " + ", ".join(parts[:6]) + (" ..." if len(parts) > 6 else "")
-                + "; `dreamsampler3d concepts [WORD]` lists what it knows, --model takes Stable Diffusion weights")
+        return (f"note: {prior} does not know " + ", ".join(parts[:6]) + (" ..." if len(parts) > 6 else "")
+                + f"; {knows}, --model takes Stable Diffusion weights")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UserError
+from ..priors.embedded import ICONS
 
 # What a task may take from the command line, and the config key each sets (svg: --svg sets svg_file).
 # prompt / mask: exactly one; prompts / masks: repeatable flags. Required inputs are checked in config.validate;
@@ -36,6 +37,7 @@ class TaskSpec:
     methods: tuple[str, ...] = ()  # --method choices and the values of the config's ``method`` (default: the config's)
     method_help: str = ""  # --method's help
     needs_prior: bool = True  # False: no diffusion model is loaded (prior is None)
+    prior: str = ICONS  # the embedded prior --model embedded means for this task (an assets/ folder)
     check: Callable[[Any], None] | None = None  # the task's own value checks: raise UserError naming the key
     batch: bool = False  # may run under `dreamsampler3d batch` (needs a prompt and the prior)
     run: Callable[[Any, Callable, Callable], Path | None] | None = None

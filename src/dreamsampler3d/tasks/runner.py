@@ -21,7 +21,7 @@ from ..config_base import to_yaml
 from ..errors import UserError
 from ..io.images import save_json, save_png, save_text
 from ..priors.diffusion_prior import DiffusionPrior
-from ..priors.embedded import EMBEDDED, config_prompts, domain_note, resolve_model
+from ..priors.embedded import config_prompts, domain_note, embedded_name, resolve_model
 from .callbacks import AtomicCheckpoint, Snapshots, StepProgressBar
 from .checkpoint_checks import check_for_run, check_header, read_checkpoint
 from .prepare import build_task, read_inputs
@@ -130,8 +130,10 @@ def run_config(task: str, cfg, log=print, callbacks: Sequence[L.Callback] = (), 
             f"{folder} (if it is stopped, resume it with --resume {folder / 'checkpoints' / 'last.ckpt'})")
     prior = None  # build_task seeds the global generators from run.seed
     if spec.needs_prior:
-        prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model), cfg.prior.dtype, cfg.prior.device)
-        note = domain_note(config_prompts(cfg)) if cfg.prior.model == EMBEDDED else None
+        prior = DiffusionPrior.from_pretrained(resolve_model(cfg.prior.model, spec.prior), cfg.prior.dtype,
+                                               cfg.prior.device)
+        name = embedded_name(cfg.prior.model, spec.prior)
+        note = domain_note(config_prompts(cfg), name) if name else None
         if note:
             log(note)
     module, inputs, task_metrics = build_task(task, cfg, prior, image)

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from ..config_base import Common
 from ..errors import require
+from ..priors.embedded import OBJECTS
 from ..generators.mesh_tidy import tidy
 from ..generators.nerf import NeRFConfig, NeRFGenerator
 from ..io.video import save_video
@@ -42,7 +43,7 @@ class TextTo3DOptions:
     sds_guidance: float = 50.0
     lambda_opacity: float = 0.01
     lambda_orientation: float = 0.01
-    elevation: List[float] = field(default_factory=lambda: [0.0, 30.0])
+    elevation: List[float] = field(default_factory=lambda: [-15.0, 60.0])  # under a base, into a hole
     fov: List[float] = field(default_factory=lambda: [45.0, 60.0])
     distance: List[float] = field(default_factory=lambda: [1.8, 2.2])
     nerf: NeRFConfig = field(default_factory=NeRFConfig)
@@ -229,7 +230,7 @@ def knows_view_words(model: str) -> bool:
     from ..data.vocabulary import Vocabulary
     from ..priors.embedded import resolve_model
 
-    path = Path(resolve_model(model))
+    path = Path(resolve_model(model, OBJECTS))
     if not (path / "training_info.json").is_file():  # what train-prior writes; a hub id or another model's folder
         return True
     vocab = Vocabulary.from_prior(path)
@@ -244,7 +245,7 @@ def _build(cfg: TextTo3DConfig, prior, inputs):
 register(TaskSpec(
     name="text-to-3d", help="a NeRF from a prompt by multi-view DreamSampler (--method sds baseline): orbit video and mesh",
     config=TextTo3DConfig, build=_build, inputs=("prompt",), methods=METHODS,
-    method_help="the distillation rule; sds is the baseline", check=_check, batch=True, order=90,
+    method_help="the distillation rule; sds is the baseline", check=_check, batch=True, order=90, prior=OBJECTS,
     about="A NeRF is distilled from the prior over random views; writes result.png (4 views), orbit.mp4 and "
           "mesh.glb (mesh_formats=[glb,obj,ply]).",
-    examples=('dreamsampler3d text-to-3d --prompt "a red star on a white background" --out out/star-3d',)))
+    examples=('dreamsampler3d text-to-3d --prompt "a red cube on top of a blue cylinder" --out out/stack-3d',)))

@@ -78,8 +78,9 @@ class WebApp:
         with gr.Blocks(title="dreamsampler3d", analytics_enabled=False) as demo:
             gr.Markdown("## dreamsampler3d\nEvery run goes through the same code as the command line and writes "
                         f"the same output folder, under `{self.out}`; runs take turns (one at a time).")
-            model = gr.Textbox(value=self.model, label="model (--model: 'embedded' = the icon prior shipped with "
-                               "the package, or a diffusers folder / hub id)", elem_classes=["ds-model"])
+            model = gr.Textbox(value=self.model, label="model (--model: 'embedded' = the prior shipped with the "
+                               "package for the task: flat icons, or 3D objects for text-to-3d; or a diffusers "
+                               "folder / hub id)", elem_classes=["ds-model"])
             for page in pages([t.name for t in known.tasks]):
                 with gr.Tab(page.title):
                     if len(page.tasks) == 1:

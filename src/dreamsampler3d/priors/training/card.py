@@ -1,4 +1,5 @@
-"""Model card (README.md) of the embedded icon prior, written at export and after benchmarking."""
+"""Model cards (README.md) of the embedded priors, written at export and after benchmarking: the flat-icon prior,
+and the 3D-object prior (trained on object views only) that text-to-3D uses."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from ...data.icons import BACKGROUNDS, COLOURS, POSITION_PHRASES, SHAPES
 
 def write_card(folder: Path, info: dict, quality_md: str | None = None) -> None:
     """Render the card from training_info.json content and an optional benchmark table."""
+    if is_object_prior(info):
+        (Path(folder) / "README.md").write_text(object_card(Path(folder), info, quality_md))
+        return
     vae = info.get("vae", {})
     dec = info.get("decoder_finetune") or {}
     folder = Path(folder)
@@ -125,3 +129,69 @@ def _views(info: dict) -> str:
             "(`dreamsampler3d.data.objects3d`: cube, sphere, cylinder, cone, pyramid, torus, capsule and two-object "
             "stacks in the named colours, Lambert-shaded, from random cameras), captioned with the object and the "
             "view (\"a red cube, side view\"), for text-to-3D's view-dependent prompts.\n")
+
+
+def is_object_prior(info: dict) -> bool:
+    """A prior whose UNet learnt from 3D object views alone (--views N --shape-fraction 0 --no-concepts)."""
+    return bool(info.get("n_views")) and not info.get("shape_fraction") and not info.get("n_drawings")
+
+
+def object_card(folder: Path, info: dict, quality_md: str | None) -> str:
+    vae = info.get("vae", {})
+    dec = info.get("decoder_finetune") or {}
+    size_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+    storage = "fp16 (loaded back as fp32)" if info.get("unet_storage") == "fp16" else "fp32"
+    quality = quality_md or "Not measured yet: run `python benchmarks/text_to_3d_quality.py --suite full`."
+    return f"""---
+license: mit
+library_name: diffusers
+pipeline_tag: text-to-image
+---
+
+# dreamsampler3d embedded 3D-object prior
+
+A small text-conditioned latent diffusion model of **shaded views of simple 3D objects**, trained by this
+project so that text-to-3D has a prior that has seen objects from the side, from above and from below. It is
+what `dreamsampler3d text-to-3d` uses by default (`--model embedded`, or `embedded-objects` for any task).
+Stock diffusers/transformers classes in Stable Diffusion layout, as the flat-icon prior beside it.
+
+## Data
+
+{info.get('n_views', 0):,} views rendered by this project (`dreamsampler3d.data.objects3d`, seed {info.get('seed')}):
+one of cube, sphere, cylinder, cone, pyramid, torus, capsule, or a two-object stack ("a red cube on top of a blue
+cylinder"), in the named colours, ray-cast from signed distances, Lambert-shaded from a random light, on white,
+seen from a random camera (elevation -45 to 80 degrees, any azimuth) at 64x64, and captioned with the object and
+the view: "a red cube, side view", "a blue torus, overhead view", "a green cone, view from below". No downloaded
+data. 10 % of captions are dropped to "" for classifier-free guidance.
+
+## Training
+
+Warm-started from the flat-icon prior (`--init`). The autoencoder is the icon prior's, fine-tuned for
+{vae.get('minutes', 0):.1f} min ({vae.get('steps')} steps of batch {vae.get('batch')}; held-out PSNR
+{vae.get('psnr_db', 0):.1f} dB on shape scenes, {vae.get('concept_psnr_db', 0):.1f} dB on views) and its decoder for
+{dec.get('minutes', 0):.1f} min ({dec.get('psnr_db', 0):.1f} / {dec.get('concept_psnr_db', 0):.1f} dB), on a pool of
+shape scenes and views. Text encoder and UNet jointly on views only: {info.get('unet_steps')} steps of batch
+{info.get('batch')} in {info.get('unet_minutes', 0):.1f} min on {info.get('device', 'CPU')}
+({info.get('threads')} thread(s)), AdamW lr {info.get('lr')} with warm-up and cosine decay, min-SNR-5 weighting,
+EMA 0.999. UNet weights stored in {storage}; {size_mb:.1f} MB in all. Reproduce (the recipe and its history are
+in the project's docs/prior.md):
+
+    dreamsampler3d train-prior --work W --out OUT --init src/dreamsampler3d/assets/icon-prior --no-concepts \\
+        --views {info.get('n_views')} --n-images {info.get('n_images')} --shape-fraction 0.3 --vae-minutes {vae.get('minutes', 0):.0f} \\
+        --decoder-minutes {dec.get('minutes', 0):.0f} --phase decoder
+    dreamsampler3d train-prior --work W --out OUT --init src/dreamsampler3d/assets/icon-prior --no-concepts \\
+        --views {info.get('n_views')} --n-images {info.get('n_images')} --shape-fraction 0 --minutes {info.get('unet_minutes', 0):.0f} \\
+        --threads {info.get('threads')} --resume --half-unet
+
+## Measured quality
+
+{quality}
+
+## Intended use and limits
+
+The default prior of text-to-3D, for the seven primitives and two-object stacks in the named colours. It knows
+no other objects and no other styles. 64x64 output only.
+For anything else point `--model` at real Stable Diffusion weights.
+
+Licence: MIT for the weights and code; the training data is rendered by this project's code.
+"""

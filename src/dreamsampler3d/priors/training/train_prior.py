@@ -80,6 +80,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--half-unet", action="store_true",
+                   help="export the UNet's weights in fp16 (half the size; loaded back as fp32, noise predictions "
+                        "agree to about 3e-4 relative)")
+    p.add_argument("--halve", metavar="FOLDER", default=None,
+                   help="only store an exported prior's UNet in fp16, in place, and exit")
     p.add_argument("--export-minutes", type=float, default=15.0)
     return p.parse_args(argv)
 
@@ -409,7 +414,24 @@ def train_unet(args, work: Path, batches: MixedBatches, tok, export_fn) -> dict:
 
 # ---------------------------------------------------------------- export
 
-def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict, concepts: list[dict]) -> None:
+def halve_unet(folder: Path) -> None:
+    """Store a prior's UNet weights in fp16 (what ships in the wheel for a second model); loading casts them
+    back to the pipeline's dtype. training_info.json records it."""
+    from diffusers import UNet2DConditionModel
+
+    folder = Path(folder)
+    unet = UNet2DConditionModel.from_pretrained(folder / "unet").half()
+    atomic_folder(folder / "unet", lambda tmp: unet.save_pretrained(tmp, safe_serialization=True))
+    info_path = folder / "training_info.json"
+    info = dict(json.loads(info_path.read_text()), unet_storage="fp16")
+    atomic_file(info_path, lambda tmp: tmp.write_text(json.dumps(info, indent=1)))
+    from .card import write_card
+
+    write_card(folder, info)  # the size and storage changed
+
+
+def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict, concepts: list[dict], half: bool = False,
+           words: list[str] | None = None) -> None:
     """Write a StableDiffusionPipeline folder (no safety checker) plus README.md atomically."""
     from diffusers import StableDiffusionPipeline
 
@@ -429,14 +451,21 @@ def export(out: Path, vae, ema_modules, tok_dir: Path, info: dict, concepts: lis
         (tmp / "training_info.json").write_text(json.dumps(info, indent=1))
         if concepts:  # the vocabulary `dreamsampler3d concepts` lists and unknown words are matched against
             (tmp / "concepts.json").write_text(json.dumps(concepts, separators=(",", ":")))
+        if words is not None:  # the words the UNet learnt from, when fewer than its tokenizer holds
+            (tmp / "caption_words.json").write_text(json.dumps(words))
         write_card(tmp, info)
 
     atomic_folder(out, write)
+    if half:
+        halve_unet(out)
     print(f"exported {out} at UNet step {info.get('unet_steps')}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.halve:
+        halve_unet(Path(args.halve))
+        return 0
     torch.set_num_threads(args.threads)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     random.seed(args.seed)
@@ -485,8 +514,12 @@ def main(argv: list[str] | None = None) -> int:
             "threads": args.threads, "vae": vae_stats, "decoder_finetune": dec_stats,
             "scaling_factor": float(vae.config.scaling_factor)}
 
+    # A views-only prior's tokenizer still holds the shapes grammar (warm start), but its UNet never learnt it:
+    # the words its captions held are what it knows (`data/vocabulary.py` reads them for the domain note).
+    learnt = caption_words(flat) if args.shape_fraction == 0 else None
+
     def export_fn(ema_modules, info: dict) -> None:
-        export(out, vae, ema_modules, tok_dir, dict(base, **info), concepts.concepts)
+        export(out, vae, ema_modules, tok_dir, dict(base, **info), concepts.concepts, args.half_unet, learnt)
 
     res = train_unet(args, work, batches, tok, export_fn)
     export_fn(res["model"], {"unet_steps": res["unet_steps"], "unet_minutes": res["unet_minutes"]})
