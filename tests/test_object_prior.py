@@ -20,8 +20,9 @@ def object_path():
 
 
 def test_stock_diffusers_loads_it_and_draws_a_shaded_object(object_path):
-    """A side view of a red cube: the object is red and shaded (two or more distinct reds on its faces), on white."""
+    """A side view of a red cube: the object is red and shaded (its faces' reds spread), on white."""
     import torch
+    from scipy import ndimage
     from diffusers import StableDiffusionPipeline
 
     pipe = StableDiffusionPipeline.from_pretrained(object_path, safety_checker=None)
@@ -33,7 +34,9 @@ def test_stock_diffusers_loads_it_and_draws_a_shaded_object(object_path):
     assert corners.min() > 200, "the background is not white"
     red = (rgb[..., 0] > rgb[..., 1] + 60) & (rgb[..., 0] > rgb[..., 2] + 60)
     assert red.mean() > 0.05, "no red object"
-    assert np.ptp(rgb[..., 0][red]) > 40, "the red object is flat, not shaded"
+    inner = ndimage.binary_erosion(red, iterations=2)  # off the anti-aliased rim
+    low, high = np.percentile(rgb[..., 0][inner], [5, 95])
+    assert high - low > 15, "the red object is flat, not shaded"  # the flat-icon prior's red cube: 3-4
 
 
 def test_embedded_means_the_tasks_own_prior(object_path):
