@@ -245,11 +245,15 @@ def main() -> None:
     table = summary(rows, args.methods)
     print("\n" + table)
     if args.update_card:
-        from dreamsampler3d.priors.training.card import write_card
+        from dreamsampler3d.priors.embedded import resolve_model
+        from dreamsampler3d.priors.training.card import is_object_prior, write_card
 
-        folder = Path(args.model)
+        folder = Path(resolve_model(args.model, OBJECTS))
         info = json.loads((folder / "training_info.json").read_text())
-        write_card(folder, info, f"`python benchmarks/text_to_3d_quality.py --model MODEL {' '.join(sys.argv[1:])}` "
+        if not is_object_prior(info):
+            raise SystemExit(f"--update-card: {folder} is not a 3D-object prior; its card is not this table's")
+        argv = [a for a in sys.argv[1:] if a != "--update-card"]
+        write_card(folder, info, f"`python benchmarks/text_to_3d_quality.py {' '.join(argv)}` "
                    f"({len(args.prompts)} prompts, {args.steps} sampler steps, seed {args.seed}, {args.threads} "
                    f"CPU thread(s)):\n\n{table}\n\nA single object passes when the mesh's best-matching ideal "
                    "primitive is the asked one with IoU >= 0.75, in one piece holding >= 95 % of the volume.")

@@ -72,8 +72,10 @@ def test_halving_a_unet_keeps_its_predictions(tiny_folders, tmp_path):
     z = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
     full = DiffusionPrior.from_pretrained(str(folder))
     eps_full = full.eps(z, 500, [full.encode_text("a red cube")] * 2)
+    (folder / "README.md").write_text("# card\n\n## Measured quality\n\n| a measured table |\n\n## Intended use\n")
     assert train_prior(["--halve", str(folder)]) == 0
     assert next((folder / "unet").glob("*.safetensors")).stat().st_size < 0.6 * before_bytes
+    assert "| a measured table |" in (folder / "README.md").read_text()  # the card is rewritten, its table kept
     assert json.loads((folder / "training_info.json").read_text())["unet_storage"] == "fp16"
     half = DiffusionPrior.from_pretrained(str(folder))
     assert half.unet.dtype == torch.float32

@@ -25,18 +25,21 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="list and search the concepts a prior trained by this project knows")
     p.add_argument("words", nargs="*", help="words to search for in names, aliases and keywords")
-    p.add_argument("--model", help="a prior folder trained by this project (default: the embedded prior)")
+    p.add_argument("--model", help="a prior folder trained by this project, or embedded-icons / embedded-objects "
+                                   "(default: the embedded flat-icon prior)")
     p.add_argument("--group", help="only concepts of this group (e.g. animals, food, objects, flags)")
     p.add_argument("--limit", type=int, default=0, help="print at most this many (default: all)")
     a = p.parse_args(argv)
     from ..data.vocabulary import Vocabulary
-    from ..priors.embedded import embedded_prior_path
+    from ..priors.embedded import EMBEDDED, resolve_model
 
-    folder = Path(a.model) if a.model else embedded_prior_path()
-    vocab = Vocabulary.from_prior(folder) if folder is not None else None
+    folder = Path(resolve_model(a.model or EMBEDDED))
+    vocab = Vocabulary.from_prior(folder)
     if vocab is None:
         raise UserError(f"{a.model or 'the embedded prior'} is not a prior trained by this project "
                         "(no tokenizer/vocab.json): Stable Diffusion models read any text")
+    if not vocab.concepts and (folder / "caption_words.json").is_file():  # e.g. the 3D-object prior
+        raise UserError("this prior lists no concepts; the words of its captions are: " + ", ".join(sorted(vocab.words)))
     if not vocab.concepts:
         raise UserError("this prior was trained on shapes only (circle, square, ...) in named colours; it lists no concepts")
     query = " ".join(a.words)

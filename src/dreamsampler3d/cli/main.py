@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("ui", help="a local web interface for every task (the [ui] extra; see: dreamsampler3d ui --help)", add_help=False)
     sub.add_parser("samples", help="copy the small sample inputs the examples use into a folder (default: samples/)", add_help=False)
     sub.add_parser("concepts", help="list and search what the embedded prior knows (see: dreamsampler3d concepts --help)", add_help=False)
-    sub.add_parser("train-prior", help="train the embedded icon prior (see the model card in src/dreamsampler3d/assets/icon-prior)", add_help=False)
+    sub.add_parser("train-prior", help="train an embedded prior: flat icons, or 3D-object views (model cards in src/dreamsampler3d/assets/)", add_help=False)
     return parser
 
 

@@ -1,6 +1,7 @@
 """What a prior trained by this project knows: its concepts (names, aliases, keywords) and caption words.
 
-Read from the prior's own folder (`concepts.json` and the tokenizer's whole-word tokens), so the warning about
+Read from the prior's own folder (`concepts.json`, and `caption_words.json` where export wrote it, else the
+tokenizer's whole-word tokens), so the warning about
 unknown words and `dreamsampler3d concepts` describe the model that runs, not this code's guess of it.
 """
 

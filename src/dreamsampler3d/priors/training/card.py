@@ -195,3 +195,17 @@ For anything else point `--model` at real Stable Diffusion weights.
 
 Licence: MIT for the weights and code; the training data is rendered by this project's code.
 """
+
+
+def measured_quality(folder: Path) -> str | None:
+    """The "Measured quality" section of a card already in `folder`, if it holds a measurement (kept when the card
+    is rewritten for another reason)."""
+    card = Path(folder) / "README.md"
+    if not card.is_file():
+        return None
+    text = card.read_text()
+    start, end = text.find("## Measured quality\n\n"), text.find("\n\n## Intended use")
+    if start < 0 or end < start:
+        return None
+    section = text[start + len("## Measured quality\n\n"):end].strip()
+    return None if section.startswith("Not measured yet") else section
