@@ -31,17 +31,16 @@ from dreamsampler3d.renderers.nerf.cameras import CameraRanges, Cameras, sample_
 from dreamsampler3d.tasks.text_to_3d import TextTo3DOptions
 
 
-ELEVATION: list[float] | None = None  # --elevation LO HI; None: text-to-3D's default
-
-
-def task_ranges() -> CameraRanges:
-    o = TextTo3DOptions() if ELEVATION is None else TextTo3DOptions(elevation=list(ELEVATION))
+def task_ranges(elevation: list[float] | None = None) -> CameraRanges:
+    """Text-to-3D's camera ranges, with another elevation range (--elevation LO HI) if given."""
+    o = TextTo3DOptions() if elevation is None else TextTo3DOptions(elevation=list(elevation))
     return o.camera_ranges()
 
 
-def true_views(shape: str, n: int = 24, size: int = 32, seed: int = 0) -> tuple[Cameras, torch.Tensor]:
-    """n random cameras in text-to-3D's default ranges and the primitive's unshaded views [n, 3, S, S] in [0, 1]."""
-    cams = sample_cameras(n, task_ranges(), torch.Generator().manual_seed(seed))
+def true_views(shape: str, n: int = 24, size: int = 32, seed: int = 0,
+               elevation: list[float] | None = None) -> tuple[Cameras, torch.Tensor]:
+    """n random cameras in text-to-3D's ranges and the primitive's unshaded views [n, 3, S, S] in [0, 1]."""
+    cams = sample_cameras(n, task_ranges(elevation), torch.Generator().manual_seed(seed))
     images = render([Part(shape, "red")], cams, size, torch.tensor([0.0, 0.0, 1.0]), ambient=1.0)
     return cams, torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
 
@@ -88,17 +87,15 @@ def main() -> None:
     ap.add_argument("--elevation", type=float, nargs=2, metavar=("LO", "HI"),
                     help="camera elevation range in degrees (default: text-to-3D's)")
     args = ap.parse_args()
-    global ELEVATION
-    ELEVATION = args.elevation
     torch.set_num_threads(args.threads)
     rows, tiles = [], []
     for shape in args.shapes:
         t0 = time.perf_counter()
-        nerf = fit(*true_views(shape), args.steps)
+        nerf = fit(*true_views(shape, elevation=args.elevation), args.steps)
         fit_s = time.perf_counter() - t0
         level = fixed_level(nerf.density_grid(args.resolution)[0])
         old = judged(nerf.extract_mesh(args.resolution, threshold=level, fill=False), shape)
-        new_mesh = nerf.extract_mesh(args.resolution, cameras=surface_cameras(task_ranges()))
+        new_mesh = nerf.extract_mesh(args.resolution, cameras=surface_cameras(task_ranges(args.elevation)))
         new = judged(new_mesh.copy(), shape)
         rows.append((shape, fit_s, old, new))
         print(f"{shape}: fit {fit_s:.0f} s; old {old}; new {new}", flush=True)
