@@ -183,7 +183,8 @@ def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], ove
                         "ok": True, "seconds": time.perf_counter() - start,
                         "untouched": (sum(p in text for p in outline) / len(outline)) if outline else None,
                         "blue_before": _blue_share(before), "blue_after": _blue_share(after),
-                        "psnr": psnr(after, before), "paths": text.count("<path"), "visible": count_visible(text),
+                        "drawing": _drawing_kept(before, after), "psnr": psnr(after, before),
+                        "paths": text.count("<path"), "visible": count_visible(text),
                         "in_paths": exported.count("<path")})
                 except Exception as e:  # noqa: BLE001 (what the benchmark counts)
                     print(f"  {method} on {name}: {type(e).__name__}: {e}", file=sys.stderr)
@@ -198,16 +199,19 @@ def edit_benchmark(prior, n: int, steps: int, seed: int, methods: list[str], ove
     print(f"\n{len(edits)} OpenMoji icons (black outline + coloured fills), prompt 'a blue <name>', {steps} steps; "
           "result.svg rendered by cairosvg at 256 px\n")
     print("| method | ran | outline paths byte-identical (mean) | edits with all outline kept | blue share of "
-          "coloured ink before -> after | PSNR to input (dB) | paths in -> out | visible paths | s per edit |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "coloured ink before -> after | edits >= 50 % blue | drawing kept (ink IoU) | edits >= 50 % blue keeping "
+          ">= 0.7 of the drawing | PSNR to input (dB) | paths in -> out | visible paths | s per edit |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for method, rs in rows.items():
         good = [r for r in rs if r["ok"]]
         kept = [r["untouched"] for r in good if r["untouched"] is not None]
         if not good:
-            print(f"| {method} | 0/{len(rs)} | | | | | | | |")
+            print(f"| {method} | 0/{len(rs)} | | | | | | | | | | |")
             continue
         print(f"| {method} | {len(good)}/{len(rs)} | {np.mean(kept):.0%} | {np.mean([v == 1 for v in kept]):.0%} | "
               f"{np.mean([r['blue_before'] for r in good]):.0%} -> {np.mean([r['blue_after'] for r in good]):.0%} | "
+              f"{np.mean([r['blue_after'] >= 0.5 for r in good]):.0%} | {np.mean([r['drawing'] for r in good]):.2f} | "
+              f"{np.mean([r['blue_after'] >= 0.5 and r['drawing'] >= 0.7 for r in good]):.0%} | "
               f"{np.mean([r['psnr'] for r in good]):.1f} | {np.mean([r['in_paths'] for r in good]):.1f} -> "
               f"{np.mean([r['paths'] for r in good]):.1f} | {np.mean([r['visible'] for r in good]):.1f} | "
               f"{statistics.median(r['seconds'] for r in good):.1f} |")

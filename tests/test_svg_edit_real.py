@@ -186,3 +186,87 @@ def test_restore_svg_fits_a_64px_input_at_its_own_resolution(tmp_path):
     ours = _cairo((out / "result.svg").read_text(), 256, 256).astype(np.uint8)
     bicubic = np.asarray(small.resize((256, 256), Image.BICUBIC))
     assert psnr(ours, clean) > psnr(bicubic, clean), (psnr(ours, clean), psnr(bicubic, clean))
+
+
+def test_edit_plan_takes_the_fills_only_edits_colours():
+    """With the colours of the fills-only edit: a region the estimate smeared (three colours) is recoloured to the
+    given colour, exactly; one it repainted in one colour takes that colour; a shape painted over with the
+    background stays unless its given colour is the background too (a small prior's estimate smears whole shapes
+    pale)."""
+    source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
+    fills = source.fills[:, :3].detach().clone()
+    fills[0] = torch.tensor([0.1, 0.2, 0.9])  # the circle blue, the square as it was
+    smeared = _picture(TWO.replace("</svg>", '<rect x="6" y="20" width="8" height="24" fill="#20c020"/>'
+                                   '<rect x="14" y="20" width="8" height="24" fill="#f0d000"/>'
+                                   '<rect x="22" y="20" width="8" height="24" fill="#f080f0"/></svg>'))
+    plan = plan_edit(source, smeared, None, 0.15, fills=fills)
+    assert sorted(plan.recoloured) == [0] and sorted(plan.kept) == [1]
+    assert torch.equal(plan.recoloured[0], fills[0])
+    repainted = plan_edit(source, _picture(TWO.replace("#e02020", "#20c020")), None, 0.15, fills=fills)
+    assert np.allclose(repainted.recoloured[0].numpy(), [0x20 / 255, 0xC0 / 255, 0x20 / 255], atol=0.03)
+    white = _picture(TWO.replace('fill="#2040e0"', 'fill="#ffffff"'))  # the square painted over
+    assert sorted(plan_edit(source, white, None, 0.15, fills=fills).kept) == [0, 1]  # the square stays
+    fills[1] = source.background.detach()[:3]  # ... and the fills-only edit paints it white too: removed
+    plan = plan_edit(source, white, None, 0.15, fills=fills)
+    assert 1 not in plan.kept and 1 not in plan.recoloured
+
+
+# an OpenMoji-style icon: a coloured fill under a black 2-unit outline (72-unit viewBox)
+OPENMOJI_HEART = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 72 72"><path fill="#ea5a47" d="M36 60 '
+                  'C20 48 10 38 10 26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 '
+                  'C62 38 52 48 36 60 Z"/><path fill="none" stroke="#000" stroke-width="2" stroke-linejoin="round" '
+                  'd="M36 60 C20 48 10 38 10 26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 '
+                  'C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/></svg>')
+
+
+def _hue_of(rgb) -> tuple[float, float, float]:
+    import colorsys
+
+    h, sat, v = colorsys.rgb_to_hsv(*[float(c) for c in rgb])
+    return h * 360, sat, v
+
+
+@pytest.mark.slow
+def test_fills_only_edit_turns_an_outlined_icon_blue(tmp_path):
+    """On the embedded prior: the fills-only trajectory (tasks/recolour.py) asked for 'a blue heart' on a red
+    OpenMoji-style heart takes the fill to a saturated blue (hue 190-260) and leaves the 2 px black outline, which
+    the prior cannot show at 64 px, exactly as it was."""
+    from dreamsampler3d.config import build_config
+    from dreamsampler3d.priors.diffusion_prior import DiffusionPrior
+    from dreamsampler3d.priors.embedded import ICONS, resolve_model
+    from dreamsampler3d.tasks.prepare import build_task, read_inputs
+
+    (tmp_path / "in.svg").write_text(OPENMOJI_HEART)
+    cfg = build_config("edit-svg", None, [], {"svg_file": str(tmp_path / "in.svg"), "prompt": "a blue heart",
+                                             "run": {"steps": 20, "seed": 0, "out": str(tmp_path / "o")}})
+    image, _ = read_inputs("edit-svg", cfg)
+    task, _, _ = build_task("edit-svg", cfg, DiffusionPrior.from_pretrained(resolve_model("embedded", ICONS)), image)
+    task.state = task.initial_state()
+    for i in range(20):
+        task.recolouring().step(task.state, i)
+    fills = task.recolouring().colours(task.state)  # [2, 3]: the heart's fill, the outline
+    h, sat, v = _hue_of(fills[0])
+    assert 190 <= h <= 260 and sat > 0.3 and v > 0.25, fills[0]
+    assert torch.equal(fills[1], task.source.fills[1, :3].detach())
+
+
+@pytest.mark.slow
+def test_edit_svg_on_an_outlined_icon_keeps_its_outline(tmp_path):
+    """On the embedded prior, end to end: 'a blue heart' for the red heart changes the fill (its hue moves towards
+    blue), adds no path, and the black outline is byte for byte what exporting the input gives."""
+    import re
+
+    from dreamsampler3d.renderers.svg.svg_export import save_svg
+
+    (tmp_path / "in.svg").write_text(OPENMOJI_HEART)
+    out = tmp_path / "e"
+    assert main(["edit-svg", "--svg", str(tmp_path / "in.svg"), "--prompt", "a blue heart", "--steps", "20",
+                 "--out", str(out), "--no-progress"]) == 0
+    text = (out / "result.svg").read_text()
+    exported = save_svg(generator_from_scene(load_svg(OPENMOJI_HEART), SVGConfig(), 64).scene(), size=512,
+                        decimals=1)
+    paths = re.findall(r"<path [^>]*>", exported)  # background, fill, outline
+    assert paths[2] in text and text.count("<path") == exported.count("<path")
+    fill = re.findall(r'fill="#([0-9a-f]{6})"', re.findall(r"<path [^>]*>", text)[1])[0]
+    h, _, _ = _hue_of([int(fill[i:i + 2], 16) / 255 for i in (0, 2, 4)])
+    assert 190 <= h <= 330, fill  # the input's red is at 6 degrees

@@ -130,9 +130,21 @@ def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[i
             del masks[j]
 
 
+def silent(source: SVGGenerator, seen: np.ndarray, reference: np.ndarray | None, colour_tol: float) -> list[bool]:
+    """For each source shape, whether a picture of the input at the prior's size holds no evidence about its colour:
+    hidden (``seen`` [K, H, W], its visible region, is empty), too thin for the picture to show its colour
+    (``readable``), or its colour already missed by more than twice ``colour_tol`` in the prior's own unedited
+    reconstruction of the input (``reference`` [H, W, 3] in [0, 1]). An edit leaves such shapes as they came."""
+    fills = source.fills[:, :3].detach().cpu().numpy()  # [K, 3]
+    return [bool(seen[k].sum() == 0 or not readable(seen[k])
+                 or (reference is not None and np.abs(region_colour(reference, seen[k]) - fills[k]).max() > 2 * colour_tol))
+            for k in range(len(source.layout))]
+
+
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
-              outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None) -> EditPlan:
+              outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None,
+              fills: Tensor | None = None) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
     A region too thin for the picture to show its colour (``readable``), or one whose colour the prior's own
@@ -146,7 +158,12 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
     never slivers along them nor blotches inside them (where a small prior's estimate is least sure). With a
     ``reference``, a shape whose outline the edit moved (``reshaped``: a circle asked to become a square) leaves
-    its place open, and the edited shape covering most of that place takes its layer (docs/svg.md)."""
+    its place open, and the edited shape covering most of that place takes its layer. With ``fills`` [K, 3] (the
+    colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
+    changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
+    keeping its fill, and a shape is removed only when its entry is the background too; a region the picture
+    repainted in one colour still takes that colour, and what moved and what is added are read against the
+    picture (docs/svg.md)."""
     h, w = picture.shape[-2:]
     img = _picture(picture)  # [H, W, 3]
     ref = _picture(reference) if reference is not None else None
@@ -155,31 +172,35 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     plan = EditPlan()
     painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint
     judged = []  # shapes the picture holds evidence about
-    for k in range(len(source.layout)):
+    shown: dict[int, np.ndarray] = {}  # judged shape -> the colour [3] the picture paints it
+    for k, quiet in enumerate(silent(source, seen, ref, colour_tol)):
         old = source.fills[k, :3].detach().cpu().numpy()
-        if (seen[k].sum() == 0 or not readable(seen[k])
-                or (ref is not None and np.abs(region_colour(ref, seen[k]) - old).max() > 2 * colour_tol)):
+        if quiet:
             plan.kept.append(k)  # hidden in the input too, or not shown by the prior: not the edit's business
             painted[seen[k]] = old
             continue
-        if share_near(img, seen[k], back, colour_tol) >= erased:
-            continue  # the edit painted it over with the background: removed
+        given = fills[k, :3].detach().cpu().numpy() if fills is not None else None  # the fills-only edit's colour
+        painted_over = share_near(img, seen[k], back, colour_tol) >= erased  # with the background
+        if painted_over and (given is None or np.abs(given - back).max() <= colour_tol):
+            continue  # removed (the fills-only edit, if any, painted it the background too)
         judged.append(k)
         colour = region_colour(img, seen[k])
-        if np.abs(colour - old).max() <= colour_tol or share_near(img, seen[k], colour, colour_tol) < uniform:
+        left = np.abs(colour - old).max() <= colour_tol  # the picture left its colour
+        smeared = painted_over or (not left and share_near(img, seen[k], colour, colour_tol) < uniform)
+        shown[k] = painted[seen[k]] = old if left or smeared else colour  # the reference for what moved
+        if smeared:
+            colour = old if given is None else given  # the fills-only edit decides what the picture smeared
+        if left or np.abs(colour - old).max() <= colour_tol:
             plan.kept.append(k)
-            painted[seen[k]] = old
         else:
             plan.recoloured[k] = torch.tensor(colour, dtype=torch.float32)
-            painted[seen[k]] = colour
     if edited is None:
         return plan
     moved: dict[int, Tensor | None] = {}  # reshaped source shape -> its new fill (None: kept as it was)
     if ref is not None:
         for k in judged:
             old = source.fills[k, :3].detach().cpu().numpy()
-            new = plan.recoloured[k].numpy() if k in plan.recoloured else old
-            if reshaped(img, ref, painted, seen[k], new, old, colour_tol):
+            if reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol):
                 moved[k] = plan.recoloured.pop(k, None)
                 plan.kept = [i for i in plan.kept if i != k]
                 painted[seen[k]] = back

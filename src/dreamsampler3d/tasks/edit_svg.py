@@ -3,9 +3,10 @@
 The input SVG becomes the generator (geometry converted exactly); its render is DDIM-inverted with the null
 prompt, and DreamSampler steps with omega_t = omega * alpha_t (the editing recipe) edit the latent. At
 ``init_at`` of the steps the edited estimate is decoded and vectorised; every shape of the input that the
-estimate still shows (same colour, same area) is kept exactly and frozen, the others are replaced by the new
-shapes, and the remaining DreamSampler steps fit the new shapes alone. The untouched part of the file thus keeps
-its bytes. DDS and PDS baselines move all the input's paths with their gradients. See docs/svg.md."""
+estimate still shows in place keeps its exact geometry and is frozen, the others are replaced by the new shapes,
+and the remaining DreamSampler steps fit the new shapes alone. The kept shapes' colours come from a second
+trajectory run beside it, with the input's shapes as the generator and only their fills free (recolour.py); a fill
+it barely moved keeps its exact value. The untouched part of the file thus keeps its bytes. DDS and PDS baselines move all the input's paths with their gradients. See docs/svg.md."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ..sampler.distillation import DDS, PDS, Prompts, fit_loss
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
 from ..sampler.inversion import ddim_invert
 from .external import external_step
+from .recolour import Recolouring
 from .registry import TaskSpec, register
 from .svg_base import SVGTask, check_latent_start, check_svg_options
 
@@ -38,7 +40,9 @@ class EditSVGOptions:
     prompt: str = ""
     source_prompt: str = ""
     method: str = "dreamsampler"
-    guidance: float = 0.5  # omega, omega_t = omega * alpha_t
+    guidance: float = 0.5  # omega, omega_t = omega * alpha_t, of the free edit (what moves, is added, is removed)
+    colour_guidance: float = 3.0  # omega of the fills-only edit (geometry frozen) that recolours the kept shapes
+    colour_lr: float = 0.03  # its Adam step on the fills (0..1 per channel)
     init_at: float = 0.8  # share of the steps edited on the latent before the changed shapes are vectorised
     inner_steps: int = 4
     pixel_weight: float = 1.0  # weight of the decoded target in the fit (0: the latent term alone)
@@ -113,6 +117,9 @@ class EditSVGTask(SVGTask):
         self.source_prompt = prior.encode_text(o.source_prompt)
         cfg = SamplerConfig(guidance=o.guidance, omega_schedule="alpha", renoise="unconditional")
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
+        colour_cfg = SamplerConfig(guidance=o.colour_guidance, omega_schedule="alpha", renoise="unconditional")
+        self.colour_sampler = DreamSampler(prior, self.schedule, self.null, [self.target], colour_cfg, self.generator)
+        self._recolouring: Recolouring | None = None
         self.rule = None
 
     # ------------------------------------------------------------------ state
@@ -124,7 +131,17 @@ class EditSVGTask(SVGTask):
             if self.options.method != "dreamsampler":
                 return common
             z_T = ddim_invert(self.prior, self.schedule, z0, self.null, self.options.inversion_fixed_point_iters)
-        return {"z": z_T, "z0": z0, **common}
+        return {"z": z_T, "z0": z0, **common, **Recolouring.initial_state(z_T, self.source.fills)}
+
+    def recolouring(self) -> Recolouring:
+        """The fills-only trajectory's machinery (built on first use; its state lives in ``self.state``)."""
+        if self._recolouring is None:
+            o = self.options
+            with torch.no_grad():
+                reference = self.prior.decode(self.state["z_source"])
+            self._recolouring = Recolouring(self.prior, self.colour_sampler, self.source, reference,
+                                            o.keep_colour_tolerance, o.colour_lr, o.inner_steps)
+        return self._recolouring
 
     def rebuilt(self) -> bool:
         return bool(self.state) and int(self.state["rebuilt"]) == 1
@@ -133,8 +150,8 @@ class EditSVGTask(SVGTask):
         return self.state["frozen"].tolist() if self.state else []
 
     def after_step(self) -> None:
-        """Shapes kept from the input go back to their exact geometry after every optimiser step (and the
-        untouched ones to their exact fill too)."""
+        """Shapes kept from the input go back to their exact geometry and their decided fill after every optimiser
+        step."""
         if not self.rebuilt():
             return
         with torch.no_grad():
@@ -146,8 +163,10 @@ class EditSVGTask(SVGTask):
 
     def start_from(self, target: Tensor) -> None:
         """Read the edited estimate against the input's shapes (svg_regions.plan_edit): keep the shapes it still
-        shows in one colour (recoloured where that colour changed), redraw the rest from it."""
+        shows in place, in the colours the fills-only trajectory gave them, redraw the rest from it."""
         o = self.options
+        for i in range(self.switch, self.num_steps):  # the fills-only edit's last steps, so its colours are final
+            self.recolouring().step(self.state, i)
         with torch.no_grad():
             image = self.prior.decode(target)
             reference = self.prior.decode(self.state["z_source"])  # the input as the prior shows it, unedited
@@ -155,10 +174,11 @@ class EditSVGTask(SVGTask):
             edited = generator_from_image(image, self.svg_config)
         except UserError:  # the edit shows one flat colour: nothing to add
             edited = None
-        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share, reference=reference)
-        gen, frozen, pinned = merged(self.source, edited, plan)
+        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share, reference=reference,
+                         fills=self.recolouring().colours(self.state))
+        gen, _, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
-        self.state["frozen"] = torch.tensor(frozen, dtype=torch.long)
+        self.state["frozen"] = torch.tensor(pinned, dtype=torch.long)  # recoloured fills are decided too
         self.state["pinned"] = torch.tensor(pinned, dtype=torch.long)
         self.state["frozen_points"] = gen.points.detach().clone()
         self.state["frozen_fills"] = gen.fills.detach().clone()
@@ -177,6 +197,7 @@ class EditSVGTask(SVGTask):
                 with torch.no_grad():
                     self.state["z"], proposal = self.sampler.step(self.state["z"], i)
                     self.state["z0"] = proposal.target
+                self.recolouring().step(self.state, i)
                 return {}
             self.state["z"], loss = external_step(self.sampler, self.state["z"], i, self.fit, self.latents)
         else:
@@ -215,6 +236,8 @@ class EditSVGConfig(Common, EditSVGOptions):
 def _check(cfg: EditSVGConfig) -> None:
     check_latent_start(cfg)
     require(0.0 < cfg.erased_share <= 1.0, f"config: erased_share must lie in (0, 1], got {cfg.erased_share}")
+    require(cfg.colour_guidance >= 0.0, f"config: colour_guidance must be >= 0, got {cfg.colour_guidance}")
+    require(cfg.colour_lr > 0.0, f"config: colour_lr must be > 0, got {cfg.colour_lr}")
     require(0.0 <= cfg.keep_colour_tolerance <= 1.0,
             f"config: keep_colour_tolerance must lie in [0, 1], got {cfg.keep_colour_tolerance}")
     require(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
