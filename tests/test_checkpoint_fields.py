@@ -194,3 +194,33 @@ def test_a_killed_overwrite_keeps_the_previous_result_and_resumes(tiny_folders, 
     assert (out / "result.png").read_bytes() != before["result.png"]
     assert "seed: 7" in (out / "config.yaml").read_text()
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no staging or replaced files left
+
+
+@pytest.mark.parametrize("key, value, word", [
+    ("recolour_avg_sq", -1.0, "sampler_state.recolour_avg_sq"),  # Adam's sqrt of it: NaN fills
+    ("recolour_fills", 3.0, "sampler_state.recolour_fills"),
+    ("recolour_adam_steps", 2.5, "sampler_state.recolour_adam_steps"),
+])
+def test_edit_svgs_fills_only_state_is_checked(tiny_folders, tmp_path, capsys, key, value, word):
+    """edit-svg's fills-only trajectory keeps Adam's moments in the sampler state: a crafted value is refused in
+    one line naming the field, before anything is written; the unedited checkpoint resumes."""
+    from dreamsampler3d.cli.main import main
+    from dreamsampler3d.data.icons import make_scene
+
+    (tmp_path / "in.svg").write_text(make_scene([("red", "star", "top left"), ("blue", "circle", None)]).svg())
+    base = ["edit-svg", "--svg", str(tmp_path / "in.svg"), "--prompt", "a green star", "--model",
+            tiny_folders["sd1"], "--steps", str(STEPS), "--no-progress", "run.checkpoint_every=1",
+            "run.snapshot_every=0", "inner_steps=1", "output_size=64", "video_every=0"]
+    assert main([*base, "--out", str(tmp_path / "run")]) == 0
+    ckpt = _load(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    torch.save(ckpt, tmp_path / "same.ckpt")
+    assert main([*base, "--out", str(tmp_path / "same"), "--resume", str(tmp_path / "same.ckpt")]) == 0
+    capsys.readouterr()
+    ckpt["sampler_state"][key] = torch.full_like(ckpt["sampler_state"][key], value)
+    crafted = tmp_path / "crafted.ckpt"
+    torch.save(ckpt, crafted)
+    out = tmp_path / "resumed"
+    code = main([*base, "--out", str(out), "--resume", str(crafted)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and word in err, err
+    assert not out.exists()

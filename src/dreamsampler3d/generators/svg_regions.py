@@ -105,7 +105,7 @@ def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.n
     return int(grown.sum() + shrunk.sum()) >= max(least, share * region.sum())
 
 
-def _picture(image: Tensor) -> np.ndarray:
+def as_picture(image: Tensor) -> np.ndarray:
     """[1, 3, H, W] in [-1, 1] -> [H, W, 3] in [0, 1]."""
     return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
 
@@ -165,12 +165,13 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     repainted in one colour still takes that colour, and what moved and what is added are read against the
     picture (docs/svg.md)."""
     h, w = picture.shape[-2:]
-    img = _picture(picture)  # [H, W, 3]
-    ref = _picture(reference) if reference is not None else None
-    seen = visible(coverages(source, w, h)).numpy()  # [K, H, W]
+    img = as_picture(picture)  # [H, W, 3]
+    ref = as_picture(reference) if reference is not None else None
+    seen = visible(coverages(source, w, h)).cpu().numpy()  # [K, H, W]
     back = source.background.detach().cpu().numpy()
     plan = EditPlan()
-    painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint
+    painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint, as the picture shows
+    # them (where it smeared a shape: its old fill), the reference for what moved and what is new
     judged = []  # shapes the picture holds evidence about
     shown: dict[int, np.ndarray] = {}  # judged shape -> the colour [3] the picture paints it
     for k, quiet in enumerate(silent(source, seen, ref, colour_tol)):
@@ -209,7 +210,7 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     open_ground = ~seen.any(axis=0) | gone  # [H, W] the input's background, and where reshaped shapes were
     least = max(1, int(min_share * h * w))
     masks: dict[int, np.ndarray] = {}  # added shape -> its visible region [H, W]
-    for j, mask in enumerate(visible(coverages(edited, w, h)).numpy()):
+    for j, mask in enumerate(visible(coverages(edited, w, h)).cpu().numpy()):
         n = int(mask.sum())
         if (n >= least and (differs & mask).sum() >= max(least, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):

@@ -4,9 +4,11 @@ The input SVG becomes the generator (geometry converted exactly); its render is 
 prompt, and DreamSampler steps with omega_t = omega * alpha_t (the editing recipe) edit the latent. At
 ``init_at`` of the steps the edited estimate is decoded and vectorised; every shape of the input that the
 estimate still shows in place keeps its exact geometry and is frozen, the others are replaced by the new shapes,
-and the remaining DreamSampler steps fit the new shapes alone. The kept shapes' colours come from a second
-trajectory run beside it, with the input's shapes as the generator and only their fills free (recolour.py); a fill
-it barely moved keeps its exact value. The untouched part of the file thus keeps its bytes. DDS and PDS baselines move all the input's paths with their gradients. See docs/svg.md."""
+and the remaining DreamSampler steps fit the new shapes alone. A kept shape the estimate repainted in one colour
+takes that colour; one it only smeared takes the colour of a second trajectory run beside it, with the input's
+shapes as the generator and only their fills free (recolour.py); a fill it barely moved keeps its exact value.
+The untouched part of the file thus keeps its bytes. DDS and PDS baselines move all the input's paths with their
+gradients. See docs/svg.md."""
 
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ class EditSVGOptions:
     baseline_guidance: float = 7.5
     baseline_t_range: list = field(default_factory=lambda: [0.1, 0.98])  # PDS for SVG: 0.1-0.98
     svg: SVGConfig = field(default_factory=lambda: SVGConfig(lr_points=0.1, prune_every=0, fit_tolerance=0.6))
-    erased_share: float = 0.7  # an input shape is removed when this share of it shows the background ...
+    erased_share: float = 0.7  # an input shape is removed when this share of it shows the background (and the
+    # fills-only edit paints it the background too) ...
     keep_colour_tolerance: float = 0.15  # ... else it keeps its geometry, and its fill when the edit shows a colour
     # this close (0..1 per channel)
     output_size: int = 512
@@ -163,7 +166,8 @@ class EditSVGTask(SVGTask):
 
     def start_from(self, target: Tensor) -> None:
         """Read the edited estimate against the input's shapes (svg_regions.plan_edit): keep the shapes it still
-        shows in place, in the colours the fills-only trajectory gave them, redraw the rest from it."""
+        shows in place (in the colour it repainted them, or where it only smeared them the colour the fills-only
+        trajectory gave them), redraw the rest from it."""
         o = self.options
         for i in range(self.switch, self.num_steps):  # the fills-only edit's last steps, so its colours are final
             self.recolouring().step(self.state, i)
@@ -178,11 +182,27 @@ class EditSVGTask(SVGTask):
                          fills=self.recolouring().colours(self.state))
         gen, _, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
-        self.state["frozen"] = torch.tensor(pinned, dtype=torch.long)  # recoloured fills are decided too
+        self.state["frozen"] = torch.tensor(pinned, dtype=torch.long)  # every kept shape's fill is decided: the
+        # same shapes as "pinned" (both keys stay, as the checkpoints' fields)
         self.state["pinned"] = torch.tensor(pinned, dtype=torch.long)
         self.state["frozen_points"] = gen.points.detach().clone()
         self.state["frozen_fills"] = gen.fills.detach().clone()
         self.state["rebuilt"] = torch.tensor(1)
+
+    def check_checkpoint(self, checkpoint: dict, check, done: int) -> None:
+        """Beyond SVGTask's checks: the fills-only trajectory's fills in [0, 1], Adam's second moments >= 0 and its
+        step count a whole number within what the run takes (its dtype and shapes are checked already)."""
+        super().check_checkpoint(checkpoint, check, done)
+        state = checkpoint["sampler_state"]
+        if "recolour_fills" not in state:
+            return
+        check.like(state["recolour_fills"], self.source.fills.detach().cpu(), "sampler_state.recolour_fills", 0.0, 1.0)
+        check.like(state["recolour_avg_sq"], self.source.fills.detach().cpu(), "sampler_state.recolour_avg_sq", 0.0)
+        steps = state["recolour_adam_steps"]
+        most = self.num_steps * self.options.inner_steps
+        check.tensor(steps, "sampler_state.recolour_adam_steps", torch.float32, (), 0, most)
+        if float(steps) != round(float(steps)):
+            check.fail("sampler_state.recolour_adam_steps", f"expected a whole number, got {float(steps)}")
 
     # ------------------------------------------------------------------ steps
     def fit(self, target: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from ..generators.svg import SVGGenerator
-from ..generators.svg_regions import coverages, silent, visible
+from ..generators.svg_regions import as_picture, coverages, silent, visible
 from ..sampler.distillation import fit_loss
 from ..sampler.dreamsampler import DreamSampler
 from .external import external_step
@@ -47,12 +47,14 @@ class Recolouring:
         evidence about (svg_regions.silent) keep their fills."""
         self.prior, self.sampler, self.lr, self.inner_steps = prior, sampler, lr, inner_steps
         self.generator = copy.deepcopy(source)
-        self.generator.points.requires_grad_(False)
+        for p in self.generator.parameters():
+            p.requires_grad_(False)
+        self.generator.fills.requires_grad_(True)
         self.original = source.fills.detach().clone()  # [K, 4]
         h, w = reference.shape[-2:]
-        seen = visible(coverages(source, w, h)).numpy()  # [K, H, W]
-        picture = ((reference[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
-        self.held = torch.tensor(silent(source, seen, picture, colour_tol), dtype=torch.bool)  # [K]
+        seen = visible(coverages(source, w, h)).cpu().numpy()  # [K, H, W]
+        held = silent(source, seen, as_picture(reference), colour_tol)
+        self.held = torch.tensor(held, dtype=torch.bool, device=self.original.device)  # [K]
         self.colour_tol = colour_tol
 
     @staticmethod
@@ -100,6 +102,6 @@ class Recolouring:
         bytes."""
         fills = state["recolour_fills"][:, :3].clone()
         old = self.original[:, :3]
-        still = ((fills - old).abs().max(dim=1).values <= self.colour_tol) | same_hue(fills, old)
+        still = ((fills - old).abs().max(dim=1).values <= self.colour_tol) | same_hue(fills, old).to(fills.device)
         fills[still] = old[still]
         return fills
