@@ -17,6 +17,7 @@ from dreamsampler3d.generators.svg import SVGConfig
 from dreamsampler3d.generators.svg_from_scene import generator_from_scene
 from dreamsampler3d.generators.svg_init import generator_from_image
 from dreamsampler3d.generators.svg_regions import plan_edit
+from dreamsampler3d.renderers.svg.svg_export import save_svg
 from dreamsampler3d.renderers.svg.svg_io import load_svg
 from dreamsampler3d.tasks.edit_svg import merged
 
@@ -270,3 +271,28 @@ def test_edit_svg_on_an_outlined_icon_keeps_its_outline(tmp_path):
     fill = re.findall(r'fill="#([0-9a-f]{6})"', re.findall(r"<path [^>]*>", text)[1])[0]
     h, _, _ = _hue_of([int(fill[i:i + 2], 16) / 255 for i in (0, 2, 4)])
     assert 190 <= h <= 330, fill  # the input's red is at 6 degrees
+
+
+@pytest.mark.slow
+def test_the_edit_svg_help_example_greens_the_circle_and_keeps_the_square(tmp_path):
+    """--help's own example on the embedded prior, at its default 50 steps: the red circle comes back green (hue
+    90-160) and the blue square, which the prompt leaves blue, keeps its bytes. (Worded "a green circle and a blue
+    square", the prior painted the square green as well, before and after the fills-only edit.)"""
+    import re
+
+    from dreamsampler3d.cli import catalogue
+
+    assert main(["samples", str(tmp_path / "samples")]) == 0
+    example = next(e for e in catalogue.task("edit-svg")["examples"] if "--svg" in e)
+    prompt = re.search(r'--prompt "([^"]+)"', example).group(1)
+    source = (tmp_path / "samples" / "two-shapes.svg").read_text()
+    out = tmp_path / "out"
+    assert main(["edit-svg", "--svg", str(tmp_path / "samples" / "two-shapes.svg"), "--prompt", prompt, "--out",
+                 str(out), "--no-progress"]) == 0
+    text = (out / "result.svg").read_text()
+    exported = save_svg(generator_from_scene(load_svg(source), SVGConfig(), 64).scene(), size=512, decimals=1)
+    assert re.findall(r"<path [^>]*>", exported)[2] in text  # the square
+    fills = re.findall(r'fill="#([0-9a-f]{6})"', text)
+    assert len(fills) == 3, fills
+    h, sat, _ = _hue_of([int(fills[1][i:i + 2], 16) / 255 for i in (0, 2, 4)])
+    assert 90 <= h <= 160 and sat > 0.3, fills[1]

@@ -276,5 +276,5 @@ register(TaskSpec(
     about="Every shape of the input becomes an exact path (strokes become their outlines); shapes the edit does "
           "not concern keep their bytes in result.svg, the others are changed towards --prompt.",
     examples=("dreamsampler3d samples samples",
-              'dreamsampler3d edit-svg --svg samples/two-shapes.svg --prompt "a green circle and a blue square" '
-              "--out out/edit-svg")))
+              'dreamsampler3d edit-svg --svg samples/two-shapes.svg --prompt "a small green circle on the left and '
+              'a small blue square on the right on a white background" --out out/edit-svg')))
