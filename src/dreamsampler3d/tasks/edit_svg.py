@@ -120,8 +120,6 @@ class EditSVGTask(SVGTask):
         self.source_prompt = prior.encode_text(o.source_prompt)
         cfg = SamplerConfig(guidance=o.guidance, omega_schedule="alpha", renoise="unconditional")
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
-        colour_cfg = SamplerConfig(guidance=o.colour_guidance, omega_schedule="alpha", renoise="unconditional")
-        self.colour_sampler = DreamSampler(prior, self.schedule, self.null, [self.target], colour_cfg, self.generator)
         self._recolouring: Recolouring | None = None
         self.rule = None
 
@@ -142,7 +140,9 @@ class EditSVGTask(SVGTask):
             o = self.options
             with torch.no_grad():
                 reference = self.prior.decode(self.state["z_source"])
-            self._recolouring = Recolouring(self.prior, self.colour_sampler, self.source, reference,
+            cfg = SamplerConfig(guidance=o.colour_guidance, omega_schedule="alpha", renoise="unconditional")
+            sampler = DreamSampler(self.prior, self.schedule, self.null, [self.target], cfg, self.generator)
+            self._recolouring = Recolouring(self.prior, sampler, self.source, reference,
                                             o.keep_colour_tolerance, o.colour_lr, o.inner_steps)
         return self._recolouring
 
