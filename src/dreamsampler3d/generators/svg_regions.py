@@ -105,29 +105,76 @@ def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.n
     return int(grown.sum() + shrunk.sum()) >= max(least, share * region.sum())
 
 
+def place(region: np.ndarray) -> np.ndarray:
+    """Where a shape is, holes included: a ring's place is its disc."""
+    from scipy.ndimage import binary_fill_holes
+
+    return binary_fill_holes(region)
+
+
+def _attached(foreground: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The connected parts of ``foreground`` [H, W] that touch the core of ``region``."""
+    from scipy.ndimage import label
+
+    blobs, _ = label(foreground)
+    touching = np.unique(blobs[_core(region) & foreground])
+    return np.isin(blobs, touching[touching > 0])
+
+
+def silhouette_kept(img: np.ndarray, ref: np.ndarray, region: np.ndarray, back: np.ndarray,
+                    tolerance: float) -> float:
+    """IoU of the silhouette the picture [H, W, 3] shows at a region (what is not background, connected to it)
+    with the one the prior's reconstruction of the input (``ref``) shows there. Colour-blind, so a shape both
+    recoloured and reshaped (a red circle asked to become a green star) counts; meaningful for a shape standing
+    alone on the background, where the silhouette is the shape's own."""
+    ours = _attached(np.abs(img - back).max(axis=-1) > tolerance, region)
+    theirs = _attached(np.abs(ref - back).max(axis=-1) > tolerance, region)
+    return float((ours & theirs).sum() / max((ours | theirs).sum(), 1))
+
+
+def isolated(cover: np.ndarray, k: int, gap: int = 2) -> bool:
+    """Whether shape k stands alone: no other shape covers any pixel within ``gap`` px of it, however thinly
+    (``cover`` [K, H, W]): the objects of a "circle beside a square" scene, not the abutting fills and 2 px
+    outlines of an emoji."""
+    from scipy.ndimage import binary_dilation
+
+    mine = cover[k] > 0.5
+    others = (np.delete(cover, k, axis=0) > 0.02).any(axis=0) if len(cover) > 1 else np.zeros_like(mine)
+    return bool(mine.any() and not (binary_dilation(mine, iterations=gap) & others).any())
+
+
 def as_picture(image: Tensor) -> np.ndarray:
     """[1, 3, H, W] in [-1, 1] -> [H, W, 3] in [0, 1]."""
     return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
 
 
 def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[int, np.ndarray],
-                  seen: np.ndarray) -> None:
+                  seen: np.ndarray, removed: list[int] = (), lone: tuple[int, ...] = (), taken: float = 0.5) -> None:
     """For each reshaped source shape (-> the fill it had been given), among the admitted edited shapes ``masks``
     lying mostly where it was: the one covering most of it takes its layer (under the outlines drawn after it); the
     others go with it (pieces of a smeared estimate, admitted only because its place was open). With none covering
-    half of it, it stays as it was. Updates ``plan`` and ``masks``."""
-    for k, fill in moved.items():
-        takers = [j for j, m in masks.items() if (m & seen[k]).sum() >= 0.5 * m.sum()]
-        cover = {j: int((masks[j] & seen[k]).sum()) for j in takers}
+    half of it, it stays as it was. A ``removed`` shape (painted over) is taken the same way, and otherwise stays
+    removed. Places count holes in (``place``). Updates ``plan`` and ``masks``."""
+    for k, fill in [*moved.items(), *((k, "removed") for k in removed)]:
+        where = place(seen[k])
+        takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * m.sum()]
+        cover = {j: int((masks[j] & where).sum()) for j in takers}
         best = max(cover, key=cover.get) if cover else None
-        if best is not None and cover[best] >= 0.5 * seen[k].sum():
+        if best is not None and cover[best] >= (taken if k in lone else 0.5) * where.sum():
             plan.replaced[k] = best
+        elif isinstance(fill, str):
+            pass  # removed, and nothing took its place
         elif fill is None:
             plan.kept.append(k)
         else:
             plan.recoloured[k] = fill
         for j in takers:
             del masks[j]
+
+
+def chroma(colour: np.ndarray) -> float:
+    """max - min of an RGB colour [3] in [0, 1]: 0 for greys, 1 for a pure hue. A blend of two hues loses it."""
+    return float(colour.max() - colour.min())
 
 
 def silent(source: SVGGenerator, seen: np.ndarray, reference: np.ndarray | None, colour_tol: float) -> list[bool]:
@@ -144,7 +191,8 @@ def silent(source: SVGGenerator, seen: np.ndarray, reference: np.ndarray | None,
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
               outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None,
-              fills: Tensor | None = None) -> EditPlan:
+              fills: Tensor | None = None, committed: float | None = None, band: int = 2,
+              moved_share: float = 0.08, silhouette_iou: float | None = 0.75, taken: float = 0.2) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
     A region too thin for the picture to show its colour (``readable``), or one whose colour the prior's own
@@ -162,17 +210,20 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
     changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
     keeping its fill, and a shape is removed only when its entry is the background too; a region the picture
-    repainted in one colour still takes that colour, and what moved and what is added are read against the
-    picture (docs/svg.md)."""
+    repainted in one colour still takes that colour unless its entry is ``committed`` more saturated (``chroma``:
+    the picture stopped half-way, a red heart asked to be blue painted purple), and what moved and what is added are
+    read against the picture (docs/svg.md)."""
     h, w = picture.shape[-2:]
     img = as_picture(picture)  # [H, W, 3]
     ref = as_picture(reference) if reference is not None else None
-    seen = visible(coverages(source, w, h)).cpu().numpy()  # [K, H, W]
+    cover = coverages(source, w, h)  # [K, H, W]
+    seen = visible(cover).cpu().numpy()  # [K, H, W]
+    cover = cover.cpu().numpy()
     back = source.background.detach().cpu().numpy()
     plan = EditPlan()
     painted = np.broadcast_to(back, img.shape).copy()  # [H, W, 3] what the kept shapes paint, as the picture shows
     # them (where it smeared a shape: its old fill), the reference for what moved and what is new
-    judged = []  # shapes the picture holds evidence about
+    judged, removed = [], []  # shapes the picture holds evidence about; shapes it painted over
     shown: dict[int, np.ndarray] = {}  # judged shape -> the colour [3] the picture paints it
     for k, quiet in enumerate(silent(source, seen, ref, colour_tol)):
         old = source.fills[k, :3].detach().cpu().numpy()
@@ -183,7 +234,8 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         given = fills[k, :3].detach().cpu().numpy() if fills is not None else None  # the fills-only edit's colour
         painted_over = share_near(img, seen[k], back, colour_tol) >= erased  # with the background
         if painted_over and (given is None or np.abs(given - back).max() <= colour_tol):
-            continue  # removed (the fills-only edit, if any, painted it the background too)
+            removed.append(k)  # the fills-only edit, if any, painted it the background too
+            continue
         judged.append(k)
         colour = region_colour(img, seen[k])
         left = np.abs(colour - old).max() <= colour_tol  # the picture left its colour
@@ -191,6 +243,9 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         shown[k] = painted[seen[k]] = old if left or smeared else colour  # the reference for what moved
         if smeared:
             colour = old if given is None else given  # the fills-only edit decides what the picture smeared
+        elif (committed is not None and given is not None and np.abs(given - old).max() > colour_tol
+              and chroma(given) >= chroma(colour) + committed):
+            colour = given  # the picture stopped half-way (a blend of the old colour and the new loses chroma)
         if left or np.abs(colour - old).max() <= colour_tol:
             plan.kept.append(k)
         else:
@@ -201,23 +256,33 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     if ref is not None:
         for k in judged:
             old = source.fills[k, :3].detach().cpu().numpy()
-            if reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol):
+            if (reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol, band, moved_share)
+                    or (silhouette_iou is not None and isolated(cover, k)
+                        and silhouette_kept(img, ref, seen[k], back, colour_tol) < silhouette_iou)):
                 moved[k] = plan.recoloured.pop(k, None)
                 plan.kept = [i for i in plan.kept if i != k]
                 painted[seen[k]] = back
-    gone = seen[list(moved)].any(axis=0) if moved else np.zeros((h, w), bool)  # [H, W] where they were
+    gone = np.zeros((h, w), bool)  # [H, W] where the removed and reshaped shapes were: open for what the edit
+    for k in [*moved, *removed]:  # draws there
+        gone |= place(seen[k])
     differs = np.abs(painted - img).max(axis=2) > colour_tol  # [H, W]
     open_ground = ~seen.any(axis=0) | gone  # [H, W] the input's background, and where reshaped shapes were
     least = max(1, int(min_share * h * w))
     masks: dict[int, np.ndarray] = {}  # added shape -> its visible region [H, W]
     for j, mask in enumerate(visible(coverages(edited, w, h)).cpu().numpy()):
         n = int(mask.sum())
-        if (n >= least and (differs & mask).sum() >= max(least, unexplained * n)
+        floor = least if (gone & mask).sum() < 0.5 * n else min(least, 12)  # what takes a shape's place may be
+        # smaller than what the edit adds
+        if (n >= floor and (differs & mask).sum() >= max(floor, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):
             masks[j] = mask
-    _settle_moved(plan, moved, masks, seen)
+    lone = tuple(k for k in [*moved, *removed] if isolated(cover, k))
+    _settle_moved(plan, moved, masks, seen, removed, lone, taken)
+    masks = {j: m for j, m in masks.items() if m.sum() >= least}
     # added shapes admitted only because a shape that stayed had left its place open go too
-    open_ground = ~seen.any(axis=0) | (seen[list(plan.replaced)].any(axis=0) if plan.replaced else False)
+    open_ground = ~seen.any(axis=0)  # and where shapes were that were removed or gave way
+    for k in [*plan.replaced, *removed]:
+        open_ground |= place(seen[k])
     plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum())
     plan.kept.sort()
     return plan

@@ -5,8 +5,9 @@ prompt, and DreamSampler steps with omega_t = omega * alpha_t (the editing recip
 ``init_at`` of the steps the edited estimate is decoded and vectorised; every shape of the input that the
 estimate still shows in place keeps its exact geometry and is frozen, the others are replaced by the new shapes,
 and the remaining DreamSampler steps fit the new shapes alone. A kept shape the estimate repainted in one colour
-takes that colour; one it only smeared takes the colour of a second trajectory run beside it, with the input's
-shapes as the generator and only their fills free (recolour.py); a fill it barely moved keeps its exact value.
+takes that colour, unless a second trajectory run beside it (the input's shapes as the generator, only their fills
+free: recolour.py) gave it a clearly more saturated one; one the estimate only smeared takes that trajectory's
+colour; a fill it barely moved keeps its exact value.
 The untouched part of the file thus keeps its bytes. DDS and PDS baselines move all the input's paths with their
 gradients. See docs/svg.md."""
 
@@ -45,6 +46,8 @@ class EditSVGOptions:
     guidance: float = 0.5  # omega, omega_t = omega * alpha_t, of the free edit (what moves, is added, is removed)
     colour_guidance: float = 3.0  # omega of the fills-only edit (geometry frozen) that recolours the kept shapes
     colour_lr: float = 0.03  # its Adam step on the fills (0..1 per channel)
+    half_way_chroma: float = 0.2  # a colour the free edit repainted gives way to the fills-only edit's when that is
+    # this much more saturated (chroma, max - min of RGB in 0..1): the free edit stopped half-way (docs/svg.md)
     init_at: float = 0.8  # share of the steps edited on the latent before the changed shapes are vectorised
     inner_steps: int = 4
     pixel_weight: float = 1.0  # weight of the decoded target in the fit (0: the latent term alone)
@@ -179,7 +182,7 @@ class EditSVGTask(SVGTask):
         except UserError:  # the edit shows one flat colour: nothing to add
             edited = None
         plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share, reference=reference,
-                         fills=self.recolouring().colours(self.state))
+                         fills=self.recolouring().colours(self.state), committed=o.half_way_chroma)
         gen, _, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
         self.state["frozen"] = torch.tensor(pinned, dtype=torch.long)  # every kept shape's fill is decided: the
@@ -258,6 +261,7 @@ def _check(cfg: EditSVGConfig) -> None:
     require(0.0 < cfg.erased_share <= 1.0, f"config: erased_share must lie in (0, 1], got {cfg.erased_share}")
     require(cfg.colour_guidance >= 0.0, f"config: colour_guidance must be >= 0, got {cfg.colour_guidance}")
     require(cfg.colour_lr > 0.0, f"config: colour_lr must be > 0, got {cfg.colour_lr}")
+    require(0.0 <= cfg.half_way_chroma <= 1.0, f"config: half_way_chroma must lie in [0, 1], got {cfg.half_way_chroma}")
     require(0.0 <= cfg.keep_colour_tolerance <= 1.0,
             f"config: keep_colour_tolerance must lie in [0, 1], got {cfg.keep_colour_tolerance}")
     require(len(cfg.baseline_t_range) == 2 and 0 <= cfg.baseline_t_range[0] < cfg.baseline_t_range[1] <= 1,
