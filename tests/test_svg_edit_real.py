@@ -220,13 +220,13 @@ def test_a_half_way_repaint_gives_way_to_a_saturated_fills_only_colour():
     fills = source.fills[:, :3].detach().clone()
     fills[0] = torch.tensor([0.1, 0.2, 0.95])
     pale = _picture(TWO.replace("#e02020", "#f0b8d0"))
-    plan = plan_edit(source, pale, None, 0.15, fills=fills, committed=0.2)
+    plan = plan_edit(source, pale, None, 0.15, fills=fills, half_way_chroma=0.2)
     assert torch.equal(plan.recoloured[0], fills[0]) and plan.kept == [1]
     without = plan_edit(source, pale, None, 0.15, fills=fills)  # the rule off: the picture's pink stays
     assert np.allclose(without.recoloured[0].numpy(), [0xF0 / 255, 0xB8 / 255, 0xD0 / 255], atol=0.03)
     fills[0] = torch.tensor([0x29 / 255, 0x3F / 255, 0x4A / 255])
     fills[1] = torch.tensor([0.0, 1.0, 0.0])  # a fills-only edit that would also turn the square green
-    green = plan_edit(source, _picture(TWO.replace("#e02020", "#20c020")), None, 0.15, fills=fills, committed=0.2)
+    green = plan_edit(source, _picture(TWO.replace("#e02020", "#20c020")), None, 0.15, fills=fills, half_way_chroma=0.2)
     assert np.allclose(green.recoloured[0].numpy(), [0x20 / 255, 0xC0 / 255, 0x20 / 255], atol=0.03)
     assert green.kept == [1]
 

@@ -18,6 +18,9 @@ from ..renderers.svg import Scene, Shape, render
 from .svg import SVGGenerator
 
 
+_SPECK = 12  # px: smaller than this, a shape vectorised from the estimate is noise
+
+
 @dataclass
 class EditPlan:
     """Source shapes kept exactly, source shapes kept with a new fill, source shapes whose place an edited shape
@@ -86,6 +89,15 @@ def share_near(picture: np.ndarray, mask: np.ndarray, colour: np.ndarray, tolera
     return float(near(pixels, colour, tolerance).mean()) if len(pixels) else 0.0
 
 
+def _attached(foreground: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The connected parts of ``foreground`` [H, W] that touch the core of ``region``."""
+    from scipy.ndimage import label
+
+    blobs, _ = label(foreground)
+    touching = np.unique(blobs[_core(region) & foreground])
+    return np.isin(blobs, touching[touching > 0])
+
+
 def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.ndarray, new: np.ndarray,
              old: np.ndarray, tolerance: float, band: int = 2, share: float = 0.08, least: int = 12) -> bool:
     """Whether the edit moved a region's outline (a circle asked to become a square): the picture [H, W, 3] paints
@@ -93,12 +105,10 @@ def reshaped(img: np.ndarray, ref: np.ndarray, painted: np.ndarray, region: np.n
     (``painted``) nor the prior's reconstruction of the input (``ref``) do; or no longer paints it inside, where
     the reconstruction did. Against the reconstruction, not the exact input, because a small prior blurs and
     smears every outline alike: only what the edit moved counts."""
-    from scipy.ndimage import binary_dilation, binary_erosion, label
+    from scipy.ndimage import binary_dilation, binary_erosion
 
     near_new = near(img, new, tolerance)  # [H, W]
-    blobs, _ = label(near_new)
-    touching = np.unique(blobs[_core(region) & near_new])
-    attached = np.isin(blobs, touching[touching > 0])  # [H, W] the picture's blobs of that colour on the region
+    attached = _attached(near_new, region)  # [H, W] the picture's blobs of that colour on the region
     grown = (attached & ~binary_dilation(region, iterations=band) & ~near(painted, new, tolerance)
              & ~near(ref, new, tolerance))
     shrunk = binary_erosion(region, iterations=band) & ~near_new & near(ref, old, tolerance)
@@ -112,13 +122,12 @@ def place(region: np.ndarray) -> np.ndarray:
     return binary_fill_holes(region)
 
 
-def _attached(foreground: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """The connected parts of ``foreground`` [H, W] that touch the core of ``region``."""
-    from scipy.ndimage import label
-
-    blobs, _ = label(foreground)
-    touching = np.unique(blobs[_core(region) & foreground])
-    return np.isin(blobs, touching[touching > 0])
+def _places(seen: np.ndarray, shapes) -> np.ndarray:
+    """The union [H, W] of the places of the given shapes (``seen`` [K, H, W])."""
+    out = np.zeros(seen.shape[1:], bool)
+    for k in shapes:
+        out |= place(seen[k])
+    return out
 
 
 def silhouette_kept(img: np.ndarray, ref: np.ndarray, region: np.ndarray, back: np.ndarray,
@@ -155,15 +164,15 @@ def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[i
     others go with it (pieces of a smeared estimate, admitted only because its place was open). With none covering
     half of it, it stays as it was. A ``removed`` shape (painted over) is taken the same way, and otherwise stays
     removed. Places count holes in (``place``). Updates ``plan`` and ``masks``."""
-    for k, fill in [*moved.items(), *((k, "removed") for k in removed)]:
+    for k, fill in [*moved.items(), *((k, None) for k in removed)]:
         where = place(seen[k])
         takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * m.sum()]
         cover = {j: int((masks[j] & where).sum()) for j in takers}
         best = max(cover, key=cover.get) if cover else None
         if best is not None and cover[best] >= (taken if k in lone else 0.5) * where.sum():
             plan.replaced[k] = best
-        elif isinstance(fill, str):
-            pass  # removed, and nothing took its place
+        elif k in removed:
+            pass  # nothing took its place
         elif fill is None:
             plan.kept.append(k)
         else:
@@ -191,8 +200,8 @@ def silent(source: SVGGenerator, seen: np.ndarray, reference: np.ndarray | None,
 def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None, colour_tol: float,
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
               outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None,
-              fills: Tensor | None = None, committed: float | None = None, band: int = 2,
-              moved_share: float = 0.08, silhouette_iou: float | None = 0.75, taken: float = 0.2) -> EditPlan:
+              fills: Tensor | None = None, half_way_chroma: float | None = None, silhouette_iou: float | None = 0.75,
+              taken: float = 0.2) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
     A region too thin for the picture to show its colour (``readable``), or one whose colour the prior's own
@@ -210,9 +219,12 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
     changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
     keeping its fill, and a shape is removed only when its entry is the background too; a region the picture
-    repainted in one colour still takes that colour unless its entry is ``committed`` more saturated (``chroma``:
+    repainted in one colour still takes that colour unless its entry is ``half_way_chroma`` more saturated (``chroma``:
     the picture stopped half-way, a red heart asked to be blue painted purple), and what moved and what is added are
-    read against the picture (docs/svg.md)."""
+    read against the picture. A shape standing alone (``isolated``) also counts as moved when its silhouette keeps
+    less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an edited shape
+    covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit drew there, at
+    any size (docs/svg.md)."""
     h, w = picture.shape[-2:]
     img = as_picture(picture)  # [H, W, 3]
     ref = as_picture(reference) if reference is not None else None
@@ -243,8 +255,8 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         shown[k] = painted[seen[k]] = old if left or smeared else colour  # the reference for what moved
         if smeared:
             colour = old if given is None else given  # the fills-only edit decides what the picture smeared
-        elif (committed is not None and given is not None and np.abs(given - old).max() > colour_tol
-              and chroma(given) >= chroma(colour) + committed):
+        elif (half_way_chroma is not None and given is not None and np.abs(given - old).max() > colour_tol
+              and chroma(given) >= chroma(colour) + half_way_chroma):
             colour = given  # the picture stopped half-way (a blend of the old colour and the new loses chroma)
         if left or np.abs(colour - old).max() <= colour_tol:
             plan.kept.append(k)
@@ -256,23 +268,22 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     if ref is not None:
         for k in judged:
             old = source.fills[k, :3].detach().cpu().numpy()
-            if (reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol, band, moved_share)
+            if (reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol)
                     or (silhouette_iou is not None and isolated(cover, k)
                         and silhouette_kept(img, ref, seen[k], back, colour_tol) < silhouette_iou)):
                 moved[k] = plan.recoloured.pop(k, None)
                 plan.kept = [i for i in plan.kept if i != k]
                 painted[seen[k]] = back
-    gone = np.zeros((h, w), bool)  # [H, W] where the removed and reshaped shapes were: open for what the edit
-    for k in [*moved, *removed]:  # draws there
-        gone |= place(seen[k])
+    gone = _places(seen, [*moved, *removed])  # [H, W] where the removed and reshaped shapes were: open for what
+    # the edit draws there
     differs = np.abs(painted - img).max(axis=2) > colour_tol  # [H, W]
     open_ground = ~seen.any(axis=0) | gone  # [H, W] the input's background, and where reshaped shapes were
     least = max(1, int(min_share * h * w))
     masks: dict[int, np.ndarray] = {}  # added shape -> its visible region [H, W]
     for j, mask in enumerate(visible(coverages(edited, w, h)).cpu().numpy()):
         n = int(mask.sum())
-        floor = least if (gone & mask).sum() < 0.5 * n else min(least, 12)  # what takes a shape's place may be
-        # smaller than what the edit adds
+        floor = least if (gone & mask).sum() < 0.5 * n else min(least, _SPECK)  # what takes a shape's place
+        # may be smaller than what the edit adds
         if (n >= floor and (differs & mask).sum() >= max(floor, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):
             masks[j] = mask
@@ -280,9 +291,8 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     _settle_moved(plan, moved, masks, seen, removed, lone, taken)
     masks = {j: m for j, m in masks.items() if m.sum() >= least}
     # added shapes admitted only because a shape that stayed had left its place open go too
-    open_ground = ~seen.any(axis=0)  # and where shapes were that were removed or gave way
-    for k in [*plan.replaced, *removed]:
-        open_ground |= place(seen[k])
+    open_ground = ~seen.any(axis=0) | _places(seen, [*plan.replaced, *removed])  # and where shapes were removed
+    # or gave way
     plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum())
     plan.kept.sort()
     return plan

@@ -182,7 +182,7 @@ class EditSVGTask(SVGTask):
         except UserError:  # the edit shows one flat colour: nothing to add
             edited = None
         plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share, reference=reference,
-                         fills=self.recolouring().colours(self.state), committed=o.half_way_chroma)
+                         fills=self.recolouring().colours(self.state), half_way_chroma=o.half_way_chroma)
         gen, _, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
         self.state["frozen"] = torch.tensor(pinned, dtype=torch.long)  # every kept shape's fill is decided: the
