@@ -124,6 +124,7 @@ class EditSVGTask(SVGTask):
         cfg = SamplerConfig(guidance=o.guidance, omega_schedule="alpha", renoise="unconditional")
         self.sampler = DreamSampler(prior, self.schedule, self.null, [self.target], cfg, self.generator)
         self._recolouring: Recolouring | None = None
+        self._reference: Tensor | None = None
         self.rule = None
 
     # ------------------------------------------------------------------ state
@@ -137,15 +138,20 @@ class EditSVGTask(SVGTask):
             z_T = ddim_invert(self.prior, self.schedule, z0, self.null, self.options.inversion_fixed_point_iters)
         return {"z": z_T, "z0": z0, **common, **Recolouring.initial_state(z_T, self.source.fills)}
 
+    def reference(self) -> Tensor:
+        """[1, 3, H, W]: the input as the prior shows it, unedited (its own decoding of the input's latent)."""
+        if self._reference is None:
+            with torch.no_grad():
+                self._reference = self.prior.decode(self.state["z_source"])
+        return self._reference
+
     def recolouring(self) -> Recolouring:
         """The fills-only trajectory's machinery (built on first use; its state lives in ``self.state``)."""
         if self._recolouring is None:
             o = self.options
-            with torch.no_grad():
-                reference = self.prior.decode(self.state["z_source"])
             cfg = SamplerConfig(guidance=o.colour_guidance, omega_schedule="alpha", renoise="unconditional")
             sampler = DreamSampler(self.prior, self.schedule, self.null, [self.target], cfg, self.generator)
-            self._recolouring = Recolouring(self.prior, sampler, self.source, reference,
+            self._recolouring = Recolouring(self.prior, sampler, self.source, self.reference(),
                                             o.keep_colour_tolerance, o.colour_lr, o.inner_steps)
         return self._recolouring
 
@@ -176,13 +182,13 @@ class EditSVGTask(SVGTask):
             self.recolouring().step(self.state, i)
         with torch.no_grad():
             image = self.prior.decode(target)
-            reference = self.prior.decode(self.state["z_source"])  # the input as the prior shows it, unedited
         try:
             edited = generator_from_image(image, self.svg_config)
         except UserError:  # the edit shows one flat colour: nothing to add
             edited = None
-        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share, reference=reference,
-                         fills=self.recolouring().colours(self.state), half_way_chroma=o.half_way_chroma)
+        plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share,
+                         reference=self.reference(), fills=self.recolouring().colours(self.state),
+                         half_way_chroma=o.half_way_chroma)
         gen, _, pinned = merged(self.source, edited, plan)
         self.set_generator(gen)
         self.state["frozen"] = torch.tensor(pinned, dtype=torch.long)  # every kept shape's fill is decided: the
