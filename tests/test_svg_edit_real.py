@@ -371,3 +371,58 @@ def test_the_edit_svg_help_example_greens_the_circle_and_keeps_the_square(tmp_pa
     assert len(fills) == 3, fills
     h, sat, _ = _hue_of([int(fills[1][i:i + 2], 16) / 255 for i in (0, 2, 4)])
     assert 90 <= h <= 160 and sat > 0.3, fills[1]
+
+
+def test_an_outlined_fill_keeps_its_geometry_where_the_estimate_spills_past_its_outline():
+    """'A blue heart' on an OpenMoji heart: the estimate paints the fill blue and spills the blue past the outline
+    (the blossom's leaf at 64 px). The fill shares its border with the outline, which stays, so it is recoloured in
+    place: not redrawn from the spill, and the spill is not added over it."""
+    source = generator_from_scene(load_svg(OPENMOJI_HEART), SVGConfig(), 64)
+    spill = OPENMOJI_HEART.replace('fill="#ea5a47"', 'fill="#2040e0"').replace(
+        '</svg>', '<ellipse cx="16" cy="36" rx="14" ry="16" fill="#2040e0"/></svg>')  # over the outline too
+    picture = _picture(spill)
+    plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15,
+                     reference=_picture(OPENMOJI_HEART))
+    assert not plan.replaced and not plan.added and plan.kept == [1] and list(plan.recoloured) == [0], plan
+    assert np.allclose(plan.recoloured[0].numpy(), [0x20 / 255, 0x40 / 255, 0xE0 / 255], atol=0.05)
+
+
+OUTLINED_DOT = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#fff"/>'
+                '<circle cx="22" cy="22" r="10" fill="#e02020" stroke="#000" stroke-width="2"/></svg>')
+
+
+def test_an_added_shape_hides_no_shape_the_edit_keeps():
+    """A yellow blob drawn mostly on the background but over a third of an outlined dot (what a smeared estimate
+    leaves): the dot is shown in place, so the blob is not added over it. The same blob clear of the dot is
+    added."""
+    source = generator_from_scene(load_svg(OUTLINED_DOT), SVGConfig(), 64)
+    for blob, added in (('<ellipse cx="38" cy="28" rx="12" ry="10" fill="#f0d000"/>', []),
+                        ('<ellipse cx="44" cy="48" rx="12" ry="10" fill="#f0d000"/>', [0])):
+        picture = _picture(OUTLINED_DOT.replace("</svg>", blob + "</svg>"))
+        edited = generator_from_image(picture, SVGConfig())
+        plan = plan_edit(source, picture, edited, 0.15, reference=_picture(OUTLINED_DOT))
+        assert sorted(plan.kept) == [0, 1] and not plan.replaced and not plan.recoloured, plan
+        assert [tuple(edited.fills[j, :3].detach().numpy().round(1)) for j in plan.added] == \
+            [(0.9, 0.8, 0.0)] * len(added), plan
+
+
+THIN_CRESCENT = TWO.replace('<rect x="36" y="20" width="22" height="24" fill="#2040e0"/>',
+                            '<path fill="#2040e0" d="M47 21 A11 11 0 1 0 47 43 A13 13 0 0 1 47 21 Z"/>')
+
+
+def test_a_thin_shape_gives_way_to_a_larger_one_drawn_over_it():
+    """A thin crescent asked to become a heart: the estimate draws a heart over it in its colour, most of the heart
+    off the crescent's place. Covering most of that place, the heart takes the crescent's layer; nothing is left of
+    the crescent, and the circle keeps its geometry."""
+    source = generator_from_scene(load_svg(THIN_CRESCENT), SVGConfig(), 64)
+    heart = THIN_CRESCENT.replace('<path fill="#2040e0" d="M47 21 A11 11 0 1 0 47 43 A13 13 0 0 1 47 21 Z"/>',
+                                  '<path fill="#2040e0" d="M47 48 C37 40 32 35 32 28 C32 22 38 18 42 20 C44 21 46 23 '
+                                  '47 25 C48 23 50 21 52 20 C56 18 62 22 62 28 C62 35 57 40 47 48 Z"/>')
+    picture = _picture(heart)
+    edited = generator_from_image(picture, SVGConfig())
+    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(THIN_CRESCENT))
+    assert list(plan.replaced) == [1] and plan.kept == [0] and not plan.added, plan
+    gen, _, _ = merged(source, edited, plan)
+    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]
+    want = picture[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
+    assert np.abs(got - want).max(axis=2).mean() < 0.01

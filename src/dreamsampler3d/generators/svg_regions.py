@@ -160,13 +160,14 @@ def as_picture(image: Tensor) -> np.ndarray:
 def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[int, np.ndarray],
                   seen: np.ndarray, removed: list[int] = (), lone: tuple[int, ...] = (), taken: float = 0.5) -> None:
     """For each reshaped source shape (-> the fill it had been given), among the admitted edited shapes ``masks``
-    lying mostly where it was: the one covering most of it takes its layer (under the outlines drawn after it); the
+    lying mostly where it was, or covering most of that place (a heart drawn over a thin crescent): the one
+    covering most of it takes its layer (under the outlines drawn after it); the
     others go with it (pieces of a smeared estimate, admitted only because its place was open). With none covering
     half of it, it stays as it was. A ``removed`` shape (painted over) is taken the same way, and otherwise stays
     removed. Places count holes in (``place``). Updates ``plan`` and ``masks``."""
     for k, fill in [*moved.items(), *((k, None) for k in removed)]:
         where = place(seen[k])
-        takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * m.sum()]
+        takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * min(m.sum(), where.sum())]
         cover = {j: int((masks[j] & where).sum()) for j in takers}
         best = max(cover, key=cover.get) if cover else None
         if best is not None and cover[best] >= (taken if k in lone else 0.5) * where.sum():
@@ -201,7 +202,7 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
               erased: float = 0.7, unexplained: float = 0.6, min_share: float = 0.03,
               outside: float = 0.5, uniform: float = 0.5, reference: Tensor | None = None,
               fills: Tensor | None = None, half_way_chroma: float | None = None, silhouette_iou: float | None = 0.75,
-              taken: float = 0.2) -> EditPlan:
+              taken: float = 0.2, hides: float = 0.2) -> EditPlan:
     """Read the edit picture [1, 3, H, W] in [-1, 1] (the canvas's size) against the source's shapes.
 
     A region too thin for the picture to show its colour (``readable``), or one whose colour the prior's own
@@ -213,15 +214,18 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     repainted it in one colour; a region the estimate only smeared keeps its fill). Edited shapes are added
     when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
-    never slivers along them nor blotches inside them (where a small prior's estimate is least sure). With a
-    ``reference``, a shape whose outline the edit moved (``reshaped``: a circle asked to become a square) leaves
-    its place open, and the edited shape covering most of that place takes its layer. With ``fills`` [K, 3] (the
+    never slivers along them nor blotches inside them (where a small prior's estimate is least sure), nor over
+    more than ``hides`` of any shape the plan keeps (the picture shows that shape in place). With a ``reference``, a
+    shape standing alone (``isolated``) whose outline the edit moved (``reshaped``: a circle asked to become a
+    square) leaves its place open, and the edited shape covering most of that place takes its layer; a shape that
+    shares its border with others (an emoji's fill under its outline) keeps its geometry, as the outline does.
+    With ``fills`` [K, 3] (the
     colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
     changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
     keeping its fill, and a shape is removed only when its entry is the background too; a region the picture
     repainted in one colour still takes that colour unless its entry is ``half_way_chroma`` more saturated (``chroma``:
     the picture stopped half-way, a red heart asked to be blue painted purple), and what moved and what is added are
-    read against the picture. A shape standing alone (``isolated``) also counts as moved when its silhouette keeps
+    read against the picture. A shape standing alone also counts as moved when its silhouette keeps
     less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an edited shape
     covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit drew there, at
     any size (docs/svg.md)."""
@@ -266,10 +270,11 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         return plan
     moved: dict[int, Tensor | None] = {}  # reshaped source shape -> its new fill (None: kept as it was)
     if ref is not None:
-        for k in judged:
+        for k in (k for k in judged if isolated(cover, k)):  # only a shape standing alone is reshaped: an emoji's
+            # fill is bounded by the outline it shares with its neighbours, which the edit keeps
             old = source.fills[k, :3].detach().cpu().numpy()
             if (reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol)
-                    or (silhouette_iou is not None and isolated(cover, k)
+                    or (silhouette_iou is not None
                         and silhouette_kept(img, ref, seen[k], back, colour_tol) < silhouette_iou)):
                 moved[k] = plan.recoloured.pop(k, None)
                 plan.kept = [i for i in plan.kept if i != k]
@@ -293,6 +298,8 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     # added shapes admitted only because a shape that stayed had left its place open go too
     open_ground = ~seen.any(axis=0) | _places(seen, [*plan.replaced, *removed])  # and where shapes were removed
     # or gave way
-    plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum())
+    stay = [*plan.kept, *plan.recoloured]  # shapes the picture shows in place: nothing is added over them
+    plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum()
+                        and not any((m & seen[k]).sum() > hides * seen[k].sum() for k in stay))
     plan.kept.sort()
     return plan
