@@ -292,7 +292,7 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         if (n >= floor and (differs & mask).sum() >= max(floor, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):
             masks[j] = mask
-    lone = tuple(k for k in [*moved, *removed] if isolated(cover, k))
+    lone = (*moved, *(k for k in removed if isolated(cover, k)))  # every moved shape stands alone
     _settle_moved(plan, moved, masks, seen, removed, lone, taken)
     masks = {j: m for j, m in masks.items() if m.sum() >= least}
     # added shapes admitted only because a shape that stayed had left its place open go too
