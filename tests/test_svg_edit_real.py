@@ -270,6 +270,10 @@ def test_the_silhouette_judge_is_colour_blind_and_only_for_shapes_standing_alone
     assert isolated(cover, 0) and isolated(cover, 1)
     heart = generator_from_scene(load_svg(OPENMOJI_HEART), SVGConfig(), 64)
     assert not isolated(coverages(heart, 64, 64).numpy(), 0)
+    hairline = TWO.replace("</svg>", '<rect x="31.5" y="20" width="0.3" height="24" fill="#000"/></svg>')  # 1.5 px
+    # right of the circle, covering any pixel by 0.3 at most: a neighbour however thin
+    cover = coverages(generator_from_scene(load_svg(hairline), SVGConfig(), 64), 64, 64).numpy()
+    assert 0.02 < cover[2].max() < 0.5 and not isolated(cover, 0) and isolated(cover, 1)
 
 def test_a_shape_painted_over_gives_way_to_what_the_edit_drew_in_its_place():
     """A ring asked to become a star: the estimate paints the ring's band with the background (removed) and draws
