@@ -396,11 +396,11 @@ OUTLINED_DOT = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><re
 
 
 def test_an_added_shape_hides_no_shape_the_edit_keeps():
-    """A yellow blob drawn mostly on the background but over a third of an outlined dot (what a smeared estimate
-    leaves): the dot is shown in place, so the blob is not added over it. The same blob clear of the dot is
-    added."""
+    """A yellow blob drawn mostly on the background (71 %) but over 29 % of an outlined dot and of its outline (what
+    a smeared estimate leaves): the dot is shown in place, so the blob is not added over it. The same blob clear of
+    the dot is added."""
     source = generator_from_scene(load_svg(OUTLINED_DOT), SVGConfig(), 64)
-    for blob, added in (('<ellipse cx="38" cy="28" rx="12" ry="10" fill="#f0d000"/>', []),
+    for blob, added in (('<ellipse cx="34" cy="28" rx="12" ry="10" fill="#f0d000"/>', []),
                         ('<ellipse cx="44" cy="48" rx="12" ry="10" fill="#f0d000"/>', [0])):
         picture = _picture(OUTLINED_DOT.replace("</svg>", blob + "</svg>"))
         edited = generator_from_image(picture, SVGConfig())
@@ -430,3 +430,36 @@ def test_a_thin_shape_gives_way_to_a_larger_one_drawn_over_it():
     got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]
     want = picture[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
     assert np.abs(got - want).max(axis=2).mean() < 0.01
+
+
+ON_A_CARD = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#fff"/>'
+             '<rect x="6" y="6" width="52" height="52" rx="8" fill="#c8c8c8"/><circle cx="32" cy="32" r="11" '
+             'fill="#e02020"/></svg>')
+
+
+def test_a_shape_on_a_card_can_still_be_reshaped():
+    """A red circle on a grey card (a badge, an app tile) asked to become a square: the card is painted before the
+    circle, so the circle is not an outlined fill and gives way to the square the edit drew; the card stays."""
+    source = generator_from_scene(load_svg(ON_A_CARD), SVGConfig(), 64)
+    square = ON_A_CARD.replace('<circle cx="32" cy="32" r="11" fill="#e02020"/>',
+                               '<rect x="21" y="21" width="22" height="22" fill="#e02020"/>')
+    picture = _picture(square)
+    edited = generator_from_image(picture, SVGConfig())
+    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(ON_A_CARD))
+    assert list(plan.replaced) == [1] and plan.kept == [0] and not plan.added, plan
+    gen, _, _ = merged(source, edited, plan)
+    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]
+    want = picture[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
+    assert np.abs(got - want).max(axis=2).mean() < 0.01
+
+
+def test_a_speck_does_not_keep_a_shape_from_being_added():
+    """A 1.2 px dot, too small for the picture to show (kept as it came), under a yellow blob drawn on the
+    background: hiding a speck is not hiding a shape, so the blob is added."""
+    speck = OUTLINED_DOT.replace("</svg>", '<circle cx="46" cy="48" r="1.2" fill="#2040e0"/></svg>')
+    source = generator_from_scene(load_svg(speck), SVGConfig(), 64)
+    picture = _picture(speck.replace("</svg>", '<ellipse cx="44" cy="48" rx="12" ry="10" fill="#f0d000"/></svg>'))
+    edited = generator_from_image(picture, SVGConfig())
+    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(speck))
+    assert sorted(plan.kept) == [0, 1, 2] and not plan.replaced and not plan.recoloured, plan
+    assert [tuple(edited.fills[j, :3].detach().numpy().round(1)) for j in plan.added] == [(0.9, 0.8, 0.0)], plan

@@ -152,22 +152,38 @@ def isolated(cover: np.ndarray, k: int, gap: int = 2) -> bool:
     return bool(mine.any() and not (binary_dilation(mine, iterations=gap) & others).any())
 
 
+def outlined(cover: np.ndarray, k: int, gap: int = 2) -> bool:
+    """Whether shapes painted after shape k cover most of its rim, or of the ``gap`` px around it (``cover``
+    [K, H, W]): an emoji's fill under its outline (a stroke centred on the fill's edge, or drawn just outside it),
+    whose border is the outline's; not a shape lying on a card (the card is painted before it)."""
+    from scipy.ndimage import binary_dilation
+
+    mine = cover[k] > 0.5
+    above = (cover[k + 1:] > 0.5).any(axis=0) if k + 1 < len(cover) else np.zeros_like(mine)
+    rim, ring = mine & ~_eroded(mine), binary_dilation(mine, iterations=gap) & ~mine
+    return bool(mine.any() and max((rim & above).sum() / max(rim.sum(), 1), (ring & above).sum() / max(ring.sum(), 1))
+                >= 0.5)
+
+
 def as_picture(image: Tensor) -> np.ndarray:
     """[1, 3, H, W] in [-1, 1] -> [H, W, 3] in [0, 1]."""
     return ((image[0].detach().float().cpu().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()
 
 
 def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[int, np.ndarray],
-                  seen: np.ndarray, removed: list[int] = (), lone: tuple[int, ...] = (), taken: float = 0.5) -> None:
+                  seen: np.ndarray, removed: list[int] = (), lone: tuple[int, ...] = (), taken: float = 0.5,
+                  hiding=lambda mask, below: False) -> None:
     """For each reshaped source shape (-> the fill it had been given), among the admitted edited shapes ``masks``
-    lying mostly where it was, or covering most of that place (a heart drawn over a thin crescent): the one
+    lying mostly where it was, or covering most of that place (a heart drawn over a thin crescent), and not
+    ``hiding`` a shape kept below its layer: the one
     covering most of it takes its layer (under the outlines drawn after it); the
     others go with it (pieces of a smeared estimate, admitted only because its place was open). With none covering
     half of it, it stays as it was. A ``removed`` shape (painted over) is taken the same way, and otherwise stays
     removed. Places count holes in (``place``). Updates ``plan`` and ``masks``."""
     for k, fill in [*moved.items(), *((k, None) for k in removed)]:
         where = place(seen[k])
-        takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * min(m.sum(), where.sum())]
+        takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * min(m.sum(), where.sum())
+                  and not hiding(m, k)]
         cover = {j: int((masks[j] & where).sum()) for j in takers}
         best = max(cover, key=cover.get) if cover else None
         if best is not None and cover[best] >= (taken if k in lone else 0.5) * where.sum():
@@ -215,10 +231,11 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     when ``unexplained`` of their pixels, and ``min_share`` of the canvas, differ from what the kept shapes
     paint, and ``outside`` of them lie on the input's background: an edit adds whole shapes beside the kept ones,
     never slivers along them nor blotches inside them (where a small prior's estimate is least sure), nor over
-    more than ``hides`` of any shape the plan keeps (the picture shows that shape in place). With a ``reference``, a
-    shape standing alone (``isolated``) whose outline the edit moved (``reshaped``: a circle asked to become a
-    square) leaves its place open, and the edited shape covering most of that place takes its layer; a shape that
-    shares its border with others (an emoji's fill under its outline) keeps its geometry, as the outline does.
+    more than ``hides`` (and a speck) of any shape the plan keeps or recolours (the picture shows that shape in
+    place). With a ``reference``, a shape whose outline the edit moved (``reshaped``: a circle asked to become a
+    square) leaves its place open, and the edited shape covering most of that place takes its layer, unless it
+    would hide a kept shape below that layer; an outlined fill (``outlined``: an emoji's fill under its outline)
+    keeps its geometry, as the outline does.
     With ``fills`` [K, 3] (the
     colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
     changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
@@ -270,11 +287,11 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         return plan
     moved: dict[int, Tensor | None] = {}  # reshaped source shape -> its new fill (None: kept as it was)
     if ref is not None:
-        for k in (k for k in judged if isolated(cover, k)):  # only a shape standing alone is reshaped: an emoji's
-            # fill is bounded by the outline it shares with its neighbours, which the edit keeps
+        for k in (k for k in judged if not outlined(cover, k)):  # an outlined fill keeps the border its outline
+            # draws, as the outline does
             old = source.fills[k, :3].detach().cpu().numpy()
             if (reshaped(img, ref, painted, seen[k], shown[k], old, colour_tol)
-                    or (silhouette_iou is not None
+                    or (silhouette_iou is not None and isolated(cover, k)
                         and silhouette_kept(img, ref, seen[k], back, colour_tol) < silhouette_iou)):
                 moved[k] = plan.recoloured.pop(k, None)
                 plan.kept = [i for i in plan.kept if i != k]
@@ -292,14 +309,20 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         if (n >= floor and (differs & mask).sum() >= max(floor, unexplained * n)
                 and (open_ground & mask).sum() >= outside * n):
             masks[j] = mask
-    lone = (*moved, *(k for k in removed if isolated(cover, k)))  # every moved shape stands alone
-    _settle_moved(plan, moved, masks, seen, removed, lone, taken)
+    lone = tuple(k for k in [*moved, *removed] if isolated(cover, k))
+
+    def hiding(mask: np.ndarray, below: int) -> bool:
+        """Whether a shape drawn in layer ``below`` hides more than ``hides`` of a shape the plan shows in place
+        under it (and more than a speck): the picture shows that shape there."""
+        return any((mask & seen[i]).sum() > max(hides * seen[i].sum(), _SPECK)
+                   for i in [*plan.kept, *plan.recoloured] if i < below)
+
+    _settle_moved(plan, moved, masks, seen, removed, lone, taken, hiding)
     masks = {j: m for j, m in masks.items() if m.sum() >= least}
     # added shapes admitted only because a shape that stayed had left its place open go too
     open_ground = ~seen.any(axis=0) | _places(seen, [*plan.replaced, *removed])  # and where shapes were removed
     # or gave way
-    stay = [*plan.kept, *plan.recoloured]  # shapes the picture shows in place: nothing is added over them
     plan.added = sorted(j for j, m in masks.items() if (open_ground & m).sum() >= outside * m.sum()
-                        and not any((m & seen[k]).sum() > hides * seen[k].sum() for k in stay))
+                        and not hiding(m, len(seen)))  # added on top of every shape
     plan.kept.sort()
     return plan
