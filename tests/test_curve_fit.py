@@ -252,3 +252,33 @@ def test_input_handling_and_segment_budget():
     assert len(fit_closed_curve(contour, tolerance=0.01, max_segments=5)) == 3 * 5  # budget spent, best kept
     with pytest.raises(ValueError):
         fit_closed_curve(np.array([[0.0, 0.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0]]))
+
+
+@pytest.mark.parametrize("shape", ["hexagon", "circle", "heart", "crescent", "diamond", "square", "triangle"])
+def test_soft_corners_of_a_decoded_estimate(shape):
+    """A 14 px shape as the prior's autoencoder returns it (cairosvg's render at 64 px, blurred 1.2 px): its
+    hexagon corners turn only 30-45 degrees. With soft corners (the decoded estimate edit-svg vectorises) each shape
+    keeps its own corner count; a circle still gets none, a heart no more than its tip and cleft. Without them the
+    hexagon comes back a smooth blob."""
+    import cairosvg
+    import torch
+    from PIL import Image
+    from scipy.ndimage import gaussian_filter
+
+    from dreamsampler3d.generators.svg import SVGConfig
+    from dreamsampler3d.generators.svg_init import generator_from_image
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#fff"/>'
+           f'{shape_svg(shape, 30.6, 33.3, 7.0, "#808080")}</svg>')
+    img = np.asarray(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg.encode(), output_width=64,
+                                                            output_height=64))).convert("RGB")) / 255.0
+    img = np.stack([gaussian_filter(img[..., c], 1.2) for c in range(3)], -1)  # [64, 64, 3]
+    image = torch.from_numpy(img * 2 - 1).permute(2, 0, 1)[None].float()
+    for decoded in (True, False):
+        gen = generator_from_image(image, SVGConfig(), decoded=decoded)
+        assert len(gen.layout) == 1  # one shape on the background
+        sharp = (_turns(gen.points.detach().numpy()[: 3 * gen.layout[0][0]]) > 30).sum()  # its outline's corners
+        if decoded:
+            assert sharp == CORNERS[shape], (shape, sharp)
+        elif shape == "hexagon":
+            assert sharp < 6, sharp

@@ -125,10 +125,14 @@ def _bisect(ok, lo: int, hi: int) -> int:
     return lo
 
 
-def corner_indices(contour: np.ndarray, corner_angle: float, scale: float) -> np.ndarray:
+def corner_indices(contour: np.ndarray, corner_angle: float, scale: float,
+                   soft_angle: float | None = None) -> np.ndarray:
     """Indices [K] (sorted) of the corners of a closed contour [M, 2]: points where the direction turns by more
     than corner_angle degrees between chords `scale` long on either side (long chords ignore pixel noise and
-    gentle curvature), kept only where that turn is the largest within `scale` (non-maximum suppression)."""
+    gentle curvature), kept only where that turn is the largest within `scale` (non-maximum suppression). With
+    `soft_angle`, a turn above it also counts where the turn within 3 `scale` on each side falls to 10 degrees
+    (straight): a corner a blurred picture rounded (a 14 px hexagon's 60 degrees read as 30-45) stands out from the
+    straight sides beside it, where a circle turns alike all round."""
     pts = np.asarray(contour, float)
     s = _arclength(pts)
     si, perimeter = s[:-1], s[-1]
@@ -136,10 +140,16 @@ def corner_indices(contour: np.ndarray, corner_angle: float, scale: float) -> np
     cross = back[:, 0] * fwd[:, 1] - back[:, 1] * fwd[:, 0]
     turn = np.degrees(np.abs(np.arctan2(cross, (back * fwd).sum(1))))  # [M]
     kept: list[int] = []
+    least = corner_angle if soft_angle is None else min(corner_angle, soft_angle)
+    straight = 10.0  # degrees: the most a side beside a soft corner may turn
     for i in np.argsort(-turn, kind="stable"):
-        if turn[i] <= corner_angle:
+        if turn[i] <= least:
             break
-        gap = np.abs((si - si[i] + perimeter / 2) % perimeter - perimeter / 2)  # [M] arc distance to i
+        signed = (si - si[i] + perimeter / 2) % perimeter - perimeter / 2  # [M] arc offset from i
+        gap = np.abs(signed)  # [M] arc distance to i
+        if turn[i] <= corner_angle and any(turn[(side * signed > 0) & (gap <= 3 * scale)].min(initial=turn[i])
+                                           > straight for side in (-1, 1)):
+            continue  # a soft corner stands between straight sides
         if turn[i] >= turn[gap <= scale].max() and all(gap[j] > scale for j in kept):
             kept.append(int(i))
     return np.array(sorted(kept), dtype=int)
@@ -207,21 +217,22 @@ class _Outline:
 
 
 def fit_closed_curve(contour: np.ndarray, tolerance: float = 0.5, corner_angle: float = 40.0,
-                     max_segments: int = 32, min_smooth_pieces: int = 2) -> np.ndarray:
+                     max_segments: int = 32, min_smooth_pieces: int = 2,
+                     soft_angle: float | None = None) -> np.ndarray:
     """contour [M, 2] closed polyline (x, y) (first point may or may not repeat at the end) ->
     control points [3 S, 2]: for each segment s: anchor_s, c1_s, c2_s; segment s ends at anchor_{s+1}
     (the last one at anchor_0). Straight sides come out as cubics with control points on the chord (1/3, 2/3).
 
-    Corners stay sharp, every other join is G1. Pieces out of tolerance (px) are split, worst first, until all
-    fit or there are max_segments (more only if there are more corners than that). An outline without corners
-    gets at least min_smooth_pieces (up to 4) segments: two cubics fit a small circle within a pixel, but look
-    like a lemon at 512 px."""
+    Corners (``corner_indices``, with ``soft_angle``) stay sharp, every other join is G1. Pieces out of tolerance
+    (px) are split, worst first, until all fit or there are max_segments (more only if there are more corners than
+    that). An outline without corners gets at least min_smooth_pieces (up to 4) segments: two cubics fit a small
+    circle within a pixel, but look like a lemon at 512 px."""
     pts = np.asarray(contour, float)
     pts = pts[np.linalg.norm(pts - np.roll(pts, -1, 0), axis=1) > 1e-6]  # no repeats, nor the closing one
     if len(pts) < 3:
         raise ValueError(f"a closed contour needs at least 3 distinct points, got {len(pts)}")
     scale = max(2.0, 3.0 * tolerance)  # px: windows for corners and tangents, well above pixel noise
-    corners = corner_indices(pts, corner_angle, scale)
+    corners = corner_indices(pts, corner_angle, scale, soft_angle)
     if len(corners):  # start at a corner, cut at every corner
         outline, bounds = _Outline(np.roll(pts, -corners[0], 0), tolerance, scale), [*(corners - corners[0]), len(pts)]
         for c in bounds[:-1]:

@@ -25,6 +25,9 @@ class Vectorised:
     colours: int = 0  # flat colours found (1: the image is one flat colour)
 
 
+SOFT_CORNER = 25.0  # degrees: a turn that counts as a corner between straight sides in a decoded estimate
+
+
 def kmeans_colours(pixels: np.ndarray, k: int, iters: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """pixels [P, 3] in [0, 1] -> (labels [P], centres [k', 3]); farthest-point start, empty clusters dropped."""
     rng = np.random.default_rng(seed)
@@ -134,7 +137,8 @@ def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
 
 
 def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tolerance: float = 0.35,
-              up: int = 4, min_area: float = 6.0, corner_angle: float = 40.0) -> Vectorised:
+              up: int = 4, min_area: float = 6.0, corner_angle: float = 40.0,
+              soft_angle: float | None = None) -> Vectorised:
     """image uint8 or float [H, W, 3] -> a few shapes, largest first (painted first, so what lies inside
     another shape is drawn over it). ``min_area`` is in source pixels; ``tolerance`` in canvas units. Regions
     about a source pixel wide are dropped: they are the blends along an edge between two shapes."""
@@ -179,7 +183,8 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
         contours = [c for c in contours if c is not None and len(c) >= 4]
         if not contours:
             continue
-        outlines.append([fit_closed_curve(c, tolerance, corner_angle, min_smooth_pieces=4) for c in contours])
+        outlines.append([fit_closed_curve(c, tolerance, corner_angle, min_smooth_pieces=4, soft_angle=soft_angle)
+                         for c in contours])
         fills.append(np.concatenate([palette[j], [1.0]]))
     fills_arr = np.stack(fills).astype(np.float32) if fills else np.zeros((0, 4), np.float32)
     return Vectorised(outlines, fills_arr, palette[bg].astype(np.float32), len(palette))
@@ -190,11 +195,14 @@ def outlines_to_tensors(v: Vectorised) -> tuple[list[list[Tensor]], Tensor]:
             torch.tensor(v.fills, dtype=torch.float32))
 
 
-def generator_from_image(image: Tensor, config: SVGConfig, what: str = "image") -> SVGGenerator:
-    """image [1, 3, H, W] in [-1, 1] -> a generator on an H x W canvas holding its flat shapes."""
+def generator_from_image(image: Tensor, config: SVGConfig, what: str = "image", decoded: bool = False) -> SVGGenerator:
+    """image [1, 3, H, W] in [-1, 1] -> a generator on an H x W canvas holding its flat shapes. ``decoded``: the
+    image is the prior's own decoding at its working size, whose autoencoder rounds every corner, so corners
+    rounded to ``SOFT_CORNER`` degrees count (a user's raster keeps the rounded corners it was drawn with)."""
     arr = ((image[0].detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
     h, w = arr.shape[:2]
-    v = vectorise(arr, config.num_paths, config.colours, config.fit_tolerance)
+    v = vectorise(arr, config.num_paths, config.colours, config.fit_tolerance,
+                  soft_angle=SOFT_CORNER if decoded else None)
     if not v.outlines and v.colours <= 1:
         raise UserError(f"{what}: no shapes found (the image is a single flat colour)")
     if not v.outlines:

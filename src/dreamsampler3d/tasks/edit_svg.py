@@ -183,7 +183,7 @@ class EditSVGTask(SVGTask):
         with torch.no_grad():
             image = self.prior.decode(target)
         try:
-            edited = generator_from_image(image, self.svg_config)
+            edited = generator_from_image(image, self.svg_config, decoded=True)
         except UserError:  # the edit shows one flat colour: nothing to add
             edited = None
         plan = plan_edit(self.source, image, edited, o.keep_colour_tolerance, o.erased_share,
