@@ -463,3 +463,22 @@ def test_a_speck_does_not_keep_a_shape_from_being_added():
     plan = plan_edit(source, picture, edited, 0.15, reference=_picture(speck))
     assert sorted(plan.kept) == [0, 1, 2] and not plan.replaced and not plan.recoloured, plan
     assert [tuple(edited.fills[j, :3].detach().numpy().round(1)) for j in plan.added] == [(0.9, 0.8, 0.0)], plan
+
+
+BESIDE = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#fff"/>'
+          '<rect x="6" y="14" width="26" height="36" fill="#909090" stroke="#000" stroke-width="2"/>'
+          '<circle cx="47" cy="32" r="9" fill="#e02020"/></svg>')
+
+
+@pytest.mark.parametrize("left, replaced", [(30, True), (22, False)])
+def test_a_taker_hides_no_shape_kept_below_its_layer(left, replaced):
+    """A red circle beside an outlined grey card, asked to become a wide bar: a bar clear of the card takes the
+    circle's layer; one reaching over a quarter of the card (which the picture still shows in place, drawn below the
+    circle's layer) would hide it, so the circle stays as it was."""
+    source = generator_from_scene(load_svg(BESIDE), SVGConfig(), 64)
+    bar = BESIDE.replace('<circle cx="47" cy="32" r="9" fill="#e02020"/>',
+                         f'<rect x="{left}" y="20" width="{58 - left}" height="24" fill="#e02020"/>')
+    picture = _picture(bar)
+    plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15, reference=_picture(BESIDE))
+    assert (list(plan.replaced) == [2]) == replaced and sorted(plan.kept) == ([0, 1] if replaced else [0, 1, 2])
+    assert not plan.added and not plan.recoloured, plan
