@@ -482,3 +482,21 @@ def test_a_taker_hides_no_shape_kept_below_its_layer(left, replaced):
     plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15, reference=_picture(BESIDE))
     assert (list(plan.replaced) == [2]) == replaced and sorted(plan.kept) == ([0, 1] if replaced else [0, 1, 2])
     assert not plan.added and not plan.recoloured, plan
+
+
+def test_a_shape_standing_alone_repainted_in_the_background_colour_is_removed():
+    """The square repainted in one colour that is the background's (60 % near-white, the rest pink: not enough to
+    count as painted over): standing alone, it would be an invisible path, so it is removed. An outlined fill
+    repainted the same way is a white fill inside its outline, and is recoloured."""
+    source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
+    pale = TWO.replace('<rect x="36" y="20" width="22" height="24" fill="#2040e0"/>',
+                       '<rect x="36" y="20" width="22" height="14.4" fill="#f2f2f2"/>'
+                       '<rect x="36" y="34.4" width="22" height="9.6" fill="#f080c0"/>')
+    plan = plan_edit(source, _picture(pale), None, 0.15)
+    assert plan.kept == [0] and not plan.recoloured and not plan.replaced, plan
+    outlined = generator_from_scene(load_svg(OUTLINED), SVGConfig(), 64)
+    inside = OUTLINED.replace("</svg>", '<rect x="15" y="15" width="34" height="20.4" fill="#f2f2f2"/>'
+                              '<rect x="15" y="35.4" width="34" height="13.6" fill="#f080c0"/></svg>')
+    plan = plan_edit(outlined, _picture(inside), None, 0.15)
+    assert list(plan.recoloured) == [0] and plan.kept == [1], plan
+    assert np.allclose(plan.recoloured[0].numpy(), 0xF2 / 255, atol=0.03)

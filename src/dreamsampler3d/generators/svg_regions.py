@@ -239,7 +239,8 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     With ``fills`` [K, 3] (the
     colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
     changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
-    keeping its fill, and a shape is removed only when its entry is the background too; a region the picture
+    keeping its fill, and a shape is removed only when its entry is the background too (or when it stands alone and
+    would take the background's colour: an invisible path); a region the picture
     repainted in one colour still takes that colour unless its entry is ``half_way_chroma`` more saturated (``chroma``:
     the picture stopped half-way, a red heart asked to be blue painted purple), and what moved and what is added are
     read against the picture. A shape standing alone also counts as moved when its silhouette keeps
@@ -283,6 +284,11 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
             plan.kept.append(k)
         else:
             plan.recoloured[k] = torch.tensor(colour, dtype=torch.float32)
+    for k in [k for k, c in plan.recoloured.items() if isolated(cover, k) and near(c.numpy(), back, colour_tol)]:
+        del plan.recoloured[k]  # standing alone in the background's colour: removed, not left as an invisible path
+        judged.remove(k)
+        removed.append(k)
+        painted[seen[k]] = back
     if edited is None:
         return plan
     moved: dict[int, Tensor | None] = {}  # reshaped source shape -> its new fill (None: kept as it was)
