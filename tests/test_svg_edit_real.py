@@ -98,6 +98,22 @@ def _picture(svg: str) -> torch.Tensor:
     return torch.from_numpy(_cairo(svg, 64, 64) / 127.5 - 1).permute(2, 0, 1).unsqueeze(0).float()
 
 
+def _replan(svg: str, edit: str):
+    """The plan for an estimate drawn as ``edit``, the input ``svg`` reconstructed exactly ->
+    (source, picture, edited, plan)."""
+    source = generator_from_scene(load_svg(svg), SVGConfig(), 64)
+    picture = _picture(edit)
+    edited = generator_from_image(picture, SVGConfig())
+    return source, picture, edited, plan_edit(source, picture, edited, 0.15, reference=_picture(svg))
+
+
+def _gap(gen, picture: torch.Tensor) -> float:
+    """Mean over pixels of the largest channel difference between a generator's render and the picture."""
+    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]
+    want = picture[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
+    return float(np.abs(got - want).max(axis=2).mean())
+
+
 @pytest.mark.parametrize("edit, kept, recoloured, added", [
     (TWO.replace("#e02020", "#20c020"), [1], [0], 0),  # circle recoloured, square untouched, nothing added
     (TWO.replace('fill="#2040e0"', 'fill="#ffffff"'), [0], [], 0),  # square painted over: removed
@@ -137,17 +153,12 @@ def test_edit_plan_keeps_what_the_prior_cannot_show(shown_square, recoloured):
 def test_edit_plan_redraws_a_shape_whose_outline_the_edit_moved(edit, moved):
     """A shape edit: the edit paints the circle's colour beyond its outline (where the prior's reconstruction of
     the input does not), so the edit's own shape takes the circle's layer; the untouched square stays."""
-    source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
-    picture = _picture(edit)
-    edited = generator_from_image(picture, SVGConfig())
-    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(TWO))
+    source, picture, edited, plan = _replan(TWO, edit)
     assert (0 in plan.kept or 0 in plan.recoloured) != moved and (0 in plan.replaced) == moved
     assert sorted(plan.kept) == [1] and not plan.added
     gen, kept, pinned = merged(source, edited, plan)
     assert len(gen.layout) == 2 and kept == [1] and pinned == ([1] if moved else [0, 1])
-    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]: the edit's shape in the circle's place
-    want = _picture(edit)[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
-    assert np.abs(got - want).max(axis=2).mean() < 0.005  # the unedited circle: 0.027
+    assert _gap(gen, picture) < 0.005  # the edit's shape in the circle's place; the unedited circle: 0.027
 
 
 OUTLINED = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
@@ -278,13 +289,10 @@ def test_the_silhouette_judge_is_colour_blind_and_only_for_shapes_standing_alone
 def test_a_shape_painted_over_gives_way_to_what_the_edit_drew_in_its_place():
     """A ring asked to become a star: the estimate paints the ring's band with the background (removed) and draws
     a star inside it, smaller than an added shape must be; the star takes the ring's place (its disc)."""
-    source = generator_from_scene(load_svg(RING_TO_STAR), SVGConfig(), 64)
     star = RING_TO_STAR.replace('<circle cx="32" cy="32" r="12" fill="none" stroke="#8030b0" stroke-width="4"/>',
                                 '<path fill="#8030b0" d="M32.0 19.0 L35.5 27.1 L44.4 28.0 L37.7 33.9 L39.6 42.5 L32.0'
                                 ' 38.0 L24.4 42.5 L26.3 33.9 L19.6 28.0 L28.5 27.1 Z"/>')
-    picture = _picture(star)
-    edited = generator_from_image(picture, SVGConfig())
-    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(RING_TO_STAR))
+    _, _, edited, plan = _replan(RING_TO_STAR, star)
     assert list(plan.replaced) == [0] and plan.kept == [1], plan
     fill = edited.fills[plan.replaced[0], :3].detach().numpy()
     assert np.allclose(fill, [0x80 / 255, 0x30 / 255, 0xB0 / 255], atol=0.1)
@@ -381,12 +389,9 @@ def test_an_outlined_fill_keeps_its_geometry_where_the_estimate_spills_past_its_
     """'A blue heart' on an OpenMoji heart: the estimate paints the fill blue and spills the blue past the outline
     (the blossom's leaf at 64 px). The fill shares its border with the outline, which stays, so it is recoloured in
     place: not redrawn from the spill, and the spill is not added over it."""
-    source = generator_from_scene(load_svg(OPENMOJI_HEART), SVGConfig(), 64)
     spill = OPENMOJI_HEART.replace('fill="#ea5a47"', 'fill="#2040e0"').replace(
         '</svg>', '<ellipse cx="16" cy="36" rx="14" ry="16" fill="#2040e0"/></svg>')  # over the outline too
-    picture = _picture(spill)
-    plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15,
-                     reference=_picture(OPENMOJI_HEART))
+    plan = _replan(OPENMOJI_HEART, spill)[3]
     assert not plan.replaced and not plan.added and plan.kept == [1] and list(plan.recoloured) == [0], plan
     assert np.allclose(plan.recoloured[0].numpy(), [0x20 / 255, 0x40 / 255, 0xE0 / 255], atol=0.05)
 
@@ -399,12 +404,9 @@ def test_an_added_shape_hides_no_shape_the_edit_keeps():
     """A yellow blob drawn mostly on the background (71 %) but over 29 % of an outlined dot and of its outline (what
     a smeared estimate leaves): the dot is shown in place, so the blob is not added over it. The same blob clear of
     the dot is added."""
-    source = generator_from_scene(load_svg(OUTLINED_DOT), SVGConfig(), 64)
     for blob, added in (('<ellipse cx="34" cy="28" rx="12" ry="10" fill="#f0d000"/>', []),
                         ('<ellipse cx="44" cy="48" rx="12" ry="10" fill="#f0d000"/>', [0])):
-        picture = _picture(OUTLINED_DOT.replace("</svg>", blob + "</svg>"))
-        edited = generator_from_image(picture, SVGConfig())
-        plan = plan_edit(source, picture, edited, 0.15, reference=_picture(OUTLINED_DOT))
+        _, _, edited, plan = _replan(OUTLINED_DOT, OUTLINED_DOT.replace("</svg>", blob + "</svg>"))
         assert sorted(plan.kept) == [0, 1] and not plan.replaced and not plan.recoloured, plan
         assert [tuple(edited.fills[j, :3].detach().numpy().round(1)) for j in plan.added] == \
             [(0.9, 0.8, 0.0)] * len(added), plan
@@ -418,18 +420,12 @@ def test_a_thin_shape_gives_way_to_a_larger_one_drawn_over_it():
     """A thin crescent asked to become a heart: the estimate draws a heart over it in its colour, most of the heart
     off the crescent's place. Covering most of that place, the heart takes the crescent's layer; nothing is left of
     the crescent, and the circle keeps its geometry."""
-    source = generator_from_scene(load_svg(THIN_CRESCENT), SVGConfig(), 64)
     heart = THIN_CRESCENT.replace('<path fill="#2040e0" d="M47 21 A11 11 0 1 0 47 43 A13 13 0 0 1 47 21 Z"/>',
                                   '<path fill="#2040e0" d="M47 48 C37 40 32 35 32 28 C32 22 38 18 42 20 C44 21 46 23 '
                                   '47 25 C48 23 50 21 52 20 C56 18 62 22 62 28 C62 35 57 40 47 48 Z"/>')
-    picture = _picture(heart)
-    edited = generator_from_image(picture, SVGConfig())
-    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(THIN_CRESCENT))
+    source, picture, edited, plan = _replan(THIN_CRESCENT, heart)
     assert list(plan.replaced) == [1] and plan.kept == [0] and not plan.added, plan
-    gen, _, _ = merged(source, edited, plan)
-    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]
-    want = picture[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
-    assert np.abs(got - want).max(axis=2).mean() < 0.01
+    assert _gap(merged(source, edited, plan)[0], picture) < 0.01
 
 
 ON_A_CARD = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" fill="#fff"/>'
@@ -440,27 +436,19 @@ ON_A_CARD = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect 
 def test_a_shape_on_a_card_can_still_be_reshaped():
     """A red circle on a grey card (a badge, an app tile) asked to become a square: the card is painted before the
     circle, so the circle is not an outlined fill and gives way to the square the edit drew; the card stays."""
-    source = generator_from_scene(load_svg(ON_A_CARD), SVGConfig(), 64)
     square = ON_A_CARD.replace('<circle cx="32" cy="32" r="11" fill="#e02020"/>',
                                '<rect x="21" y="21" width="22" height="22" fill="#e02020"/>')
-    picture = _picture(square)
-    edited = generator_from_image(picture, SVGConfig())
-    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(ON_A_CARD))
+    source, picture, edited, plan = _replan(ON_A_CARD, square)
     assert list(plan.replaced) == [1] and plan.kept == [0] and not plan.added, plan
-    gen, _, _ = merged(source, edited, plan)
-    got = gen.render()[0].permute(1, 2, 0).detach().numpy()  # [64, 64, 3]
-    want = picture[0].permute(1, 2, 0).numpy() * 0.5 + 0.5
-    assert np.abs(got - want).max(axis=2).mean() < 0.01
+    assert _gap(merged(source, edited, plan)[0], picture) < 0.01
 
 
 def test_a_speck_does_not_keep_a_shape_from_being_added():
     """A 1.2 px dot, too small for the picture to show (kept as it came), under a yellow blob drawn on the
     background: hiding a speck is not hiding a shape, so the blob is added."""
     speck = OUTLINED_DOT.replace("</svg>", '<circle cx="46" cy="48" r="1.2" fill="#2040e0"/></svg>')
-    source = generator_from_scene(load_svg(speck), SVGConfig(), 64)
-    picture = _picture(speck.replace("</svg>", '<ellipse cx="44" cy="48" rx="12" ry="10" fill="#f0d000"/></svg>'))
-    edited = generator_from_image(picture, SVGConfig())
-    plan = plan_edit(source, picture, edited, 0.15, reference=_picture(speck))
+    _, _, edited, plan = _replan(speck, speck.replace(
+        "</svg>", '<ellipse cx="44" cy="48" rx="12" ry="10" fill="#f0d000"/></svg>'))
     assert sorted(plan.kept) == [0, 1, 2] and not plan.replaced and not plan.recoloured, plan
     assert [tuple(edited.fills[j, :3].detach().numpy().round(1)) for j in plan.added] == [(0.9, 0.8, 0.0)], plan
 
@@ -475,11 +463,9 @@ def test_a_taker_hides_no_shape_kept_below_its_layer(left, replaced):
     """A red circle beside an outlined grey card, asked to become a wide bar: a bar clear of the card takes the
     circle's layer; one reaching over a quarter of the card (which the picture still shows in place, drawn below the
     circle's layer) would hide it, so the circle stays as it was."""
-    source = generator_from_scene(load_svg(BESIDE), SVGConfig(), 64)
     bar = BESIDE.replace('<circle cx="47" cy="32" r="9" fill="#e02020"/>',
                          f'<rect x="{left}" y="20" width="{58 - left}" height="24" fill="#e02020"/>')
-    picture = _picture(bar)
-    plan = plan_edit(source, picture, generator_from_image(picture, SVGConfig()), 0.15, reference=_picture(BESIDE))
+    plan = _replan(BESIDE, bar)[3]
     assert (list(plan.replaced) == [2]) == replaced and sorted(plan.kept) == ([0, 1] if replaced else [0, 1, 2])
     assert not plan.added and not plan.recoloured, plan
 
