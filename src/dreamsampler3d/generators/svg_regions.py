@@ -136,8 +136,8 @@ def silhouette_kept(img: np.ndarray, ref: np.ndarray, region: np.ndarray, back: 
     with the one the prior's reconstruction of the input (``ref``) shows there. Colour-blind, so a shape both
     recoloured and reshaped (a red circle asked to become a green star) counts; meaningful for a shape standing
     alone on the background, where the silhouette is the shape's own."""
-    ours = _attached(np.abs(img - back).max(axis=-1) > tolerance, region)
-    theirs = _attached(np.abs(ref - back).max(axis=-1) > tolerance, region)
+    ours = _attached(~near(img, back, tolerance), region)
+    theirs = _attached(~near(ref, back, tolerance), region)
     return float((ours & theirs).sum() / max((ours | theirs).sum(), 1))
 
 
@@ -175,11 +175,11 @@ def _settle_moved(plan: EditPlan, moved: dict[int, Tensor | None], masks: dict[i
                   hiding=lambda mask, below: False) -> None:
     """For each reshaped source shape (-> the fill it had been given), among the admitted edited shapes ``masks``
     lying mostly where it was, or covering most of that place (a heart drawn over a thin crescent), and not
-    ``hiding`` a shape kept below its layer: the one
-    covering most of it takes its layer (under the outlines drawn after it); the
-    others go with it (pieces of a smeared estimate, admitted only because its place was open). With none covering
-    half of it, it stays as it was. A ``removed`` shape (painted over) is taken the same way, and otherwise stays
-    removed. Places count holes in (``place``). Updates ``plan`` and ``masks``."""
+    ``hiding`` a shape kept below its layer: the one covering most of it takes its layer (under the outlines drawn
+    after it); the others go with it (pieces of a smeared estimate, admitted only because its place was open). With
+    none covering half of it (``taken`` for a shape in ``lone``), it stays as it was. A ``removed`` shape (painted
+    over) is taken the same way, and otherwise stays removed. Places count holes in (``place``). Updates ``plan``
+    and ``masks``."""
     for k, fill in [*moved.items(), *((k, None) for k in removed)]:
         where = place(seen[k])
         takers = [j for j, m in masks.items() if (m & where).sum() >= 0.5 * min(m.sum(), where.sum())
@@ -235,15 +235,14 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     place). With a ``reference``, a shape whose outline the edit moved (``reshaped``: a circle asked to become a
     square) leaves its place open, and the edited shape covering most of that place takes its layer, unless it
     would hide a kept shape below that layer; an outlined fill (``outlined``: an emoji's fill under its outline)
-    keeps its geometry, as the outline does.
-    With ``fills`` [K, 3] (the
-    colours a fills-only edit of the input gave its shapes, geometry frozen), a shape whose region the picture
-    changed but only smeared is recoloured to its entry (when that differs by more than ``colour_tol``) instead of
-    keeping its fill, and a shape is removed only when its entry is the background too (or when it stands alone and
-    would take the background's colour: an invisible path); a region the picture
-    repainted in one colour still takes that colour unless its entry is ``half_way_chroma`` more saturated (``chroma``:
-    the picture stopped half-way, a red heart asked to be blue painted purple), and what moved and what is added are
-    read against the picture. A shape standing alone also counts as moved when its silhouette keeps
+    keeps its geometry, as the outline does. A shape standing alone (``isolated``) that would take the
+    background's colour is removed: it would be an invisible path. With ``fills`` [K, 3] (the colours a fills-only
+    edit of the input gave its shapes, geometry frozen), a shape whose region the picture changed but only smeared
+    is recoloured to its entry (when that differs by more than ``colour_tol``) instead of keeping its fill, and a
+    shape is removed only when its entry is the background too; a region the picture repainted in one colour still
+    takes that colour unless its entry is ``half_way_chroma`` more saturated (``chroma``: the picture stopped
+    half-way, a red heart asked to be blue painted purple), and what moved and what is added are read against the
+    picture. A shape standing alone also counts as moved when its silhouette keeps
     less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an edited shape
     covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit drew there, at
     any size (docs/svg.md)."""
@@ -277,18 +276,17 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         shown[k] = painted[seen[k]] = old if left or smeared else colour  # the reference for what moved
         if smeared:
             colour = old if given is None else given  # the fills-only edit decides what the picture smeared
-        elif (half_way_chroma is not None and given is not None and np.abs(given - old).max() > colour_tol
+        elif (half_way_chroma is not None and given is not None and not near(given, old, colour_tol)
               and chroma(given) >= chroma(colour) + half_way_chroma):
             colour = given  # the picture stopped half-way (a blend of the old colour and the new loses chroma)
         if left or np.abs(colour - old).max() <= colour_tol:
             plan.kept.append(k)
+        elif near(colour, back, colour_tol) and isolated(cover, k):
+            judged.pop()  # standing alone in the background's colour: removed, not left as an invisible path
+            removed.append(k)
+            painted[seen[k]] = back
         else:
             plan.recoloured[k] = torch.tensor(colour, dtype=torch.float32)
-    for k in [k for k, c in plan.recoloured.items() if isolated(cover, k) and near(c.numpy(), back, colour_tol)]:
-        del plan.recoloured[k]  # standing alone in the background's colour: removed, not left as an invisible path
-        judged.remove(k)
-        removed.append(k)
-        painted[seen[k]] = back
     if edited is None:
         return plan
     moved: dict[int, Tensor | None] = {}  # reshaped source shape -> its new fill (None: kept as it was)
