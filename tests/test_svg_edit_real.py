@@ -134,6 +134,7 @@ def test_edit_plan_keeps_recolours_removes_and_adds(edit, kept, recoloured, adde
 @pytest.mark.parametrize("shown_square, recoloured", [
     ("#2040e0", [0, 1]),  # the prior shows both shapes as they are: both recolours are the edit's
     ("#e07020", [0]),  # the prior already shows the square in another colour: the edit's colour there is no evidence
+    ("#102070", [0, 1]),  # ... in a darker shade of its own blue (a thin ring between outlines comes back so): evidence
 ])
 def test_edit_plan_keeps_what_the_prior_cannot_show(shown_square, recoloured):
     source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
@@ -226,7 +227,9 @@ def test_edit_plan_takes_the_fills_only_edits_colours():
 def test_a_half_way_repaint_gives_way_to_a_saturated_fills_only_colour():
     """The circle repainted uniformly in a pale pink (the free edit stopped half-way from red): a clearly more
     saturated fills-only blue wins. Repainted a saturated green, a dull fills-only teal does not (the blend a
-    fills-only edit makes of a two-colour prompt), nor does a blue the picture left alone (the square)."""
+    fills-only edit makes of a two-colour prompt), nor does a blue the picture left alone (the square). Washed out
+    to the pink while the fills-only edit kept its red, the circle keeps its red (an OpenMoji timer's yellow ring,
+    asked for 'a blue timer', came back pale pink)."""
     source = generator_from_scene(load_svg(TWO), SVGConfig(), 64)
     fills = source.fills[:, :3].detach().clone()
     fills[0] = torch.tensor([0.1, 0.2, 0.95])
@@ -240,6 +243,9 @@ def test_a_half_way_repaint_gives_way_to_a_saturated_fills_only_colour():
     green = plan_edit(source, _picture(TWO.replace("#e02020", "#20c020")), None, 0.15, fills=fills, half_way_chroma=0.2)
     assert np.allclose(green.recoloured[0].numpy(), [0x20 / 255, 0xC0 / 255, 0x20 / 255], atol=0.03)
     assert green.kept == [1]
+    unmoved = source.fills[:, :3].detach().clone()  # the fills-only edit left both shapes as they came
+    washed = plan_edit(source, pale, None, 0.15, fills=unmoved, half_way_chroma=0.2)
+    assert sorted(washed.kept) == [0, 1]  # the picture washed the red out, the fills-only edit kept it: no edit
 
 
 CRESCENT = TWO.replace('<rect x="36" y="20" width="22" height="24" fill="#2040e0"/>',

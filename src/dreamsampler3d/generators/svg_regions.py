@@ -8,6 +8,7 @@ explains. See docs/svg.md."""
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -203,14 +204,33 @@ def chroma(colour: np.ndarray) -> float:
     return float(colour.max() - colour.min())
 
 
+def same_hue(a: Tensor | np.ndarray, b: Tensor | np.ndarray, degrees: float = 25.0) -> Tensor:
+    """[K, 3], [K, 3] in [0, 1] -> [K] bool: both are saturated colours (saturation > 0.3, value > 0.25) with hues
+    within ``degrees``, so ``a`` is only another shade of ``b``: asked for "a blue circle", a blue circle keeps its
+    own blue rather than taking the prior's; a thin yellow ring between black outlines, reconstructed olive, still
+    shows that it is yellow."""
+    out = []
+    for x, y in zip(np.asarray(a, dtype=np.float64).tolist(), np.asarray(b, dtype=np.float64).tolist()):
+        (h1, s1, v1), (h2, s2, v2) = colorsys.rgb_to_hsv(*x), colorsys.rgb_to_hsv(*y)
+        apart = abs(h1 - h2) * 360
+        out.append(min(s1, s2) > 0.3 and min(v1, v2) > 0.25 and min(apart, 360 - apart) <= degrees)
+    return torch.tensor(out, dtype=torch.bool)
+
+
 def silent(source: SVGGenerator, seen: np.ndarray, reference: np.ndarray | None, colour_tol: float) -> list[bool]:
     """For each source shape, whether a picture of the input at the prior's size holds no evidence about its colour:
     hidden (``seen`` [K, H, W], its visible region, is empty), too thin for the picture to show its colour
     (``readable``), or its colour already missed by more than twice ``colour_tol`` in the prior's own unedited
-    reconstruction of the input (``reference`` [H, W, 3] in [0, 1]). An edit leaves such shapes as they came."""
+    reconstruction of the input (``reference`` [H, W, 3] in [0, 1]), and not as a shade of its own hue (a thin yellow
+    ring between black outlines comes back olive: the picture still shows a yellow ring). An edit leaves such
+    shapes as they came."""
     fills = source.fills[:, :3].detach().cpu().numpy()  # [K, 3]
-    return [bool(seen[k].sum() == 0 or not readable(seen[k])
-                 or (reference is not None and np.abs(region_colour(reference, seen[k]) - fills[k]).max() > 2 * colour_tol))
+
+    def missed(k: int) -> bool:
+        shown = region_colour(reference, seen[k])  # [3]
+        return bool(np.abs(shown - fills[k]).max() > 2 * colour_tol and not same_hue(shown[None], fills[k:k + 1])[0])
+
+    return [bool(seen[k].sum() == 0 or not readable(seen[k]) or (reference is not None and missed(k)))
             for k in range(len(source.layout))]
 
 
@@ -240,8 +260,9 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     edit of the input gave its shapes, geometry frozen), a shape whose region the picture changed but only smeared
     is recoloured to its entry (when that differs by more than ``colour_tol``) instead of keeping its fill, and a
     shape is removed only when its entry is the background too; a region the picture repainted in one colour still
-    takes that colour unless its entry is ``half_way_chroma`` more saturated (``chroma``: the picture stopped
-    half-way, a red heart asked to be blue painted purple), and what moved and what is added are read against the
+    takes that colour unless its entry, moved or not, is ``half_way_chroma`` more saturated (``chroma``: the picture
+    stopped half-way, a red heart asked to be blue painted purple; or it washed out a colour the fills-only edit
+    kept, a timer's yellow ring painted pale pink), and what moved and what is added are read against the
     picture. A shape standing alone also counts as moved when its silhouette keeps
     less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an edited shape
     covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit drew there, at
@@ -276,9 +297,10 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         shown[k] = painted[seen[k]] = old if left or smeared else colour  # the reference for what moved
         if smeared:
             colour = old if given is None else given  # the fills-only edit decides what the picture smeared
-        elif (half_way_chroma is not None and given is not None and not near(given, old, colour_tol)
+        elif (half_way_chroma is not None and given is not None
               and chroma(given) >= chroma(colour) + half_way_chroma):
-            colour = given  # the picture stopped half-way (a blend of the old colour and the new loses chroma)
+            colour = given  # the picture stopped half-way (a blend of the old colour and the new loses chroma), or
+            # washed out a colour the fills-only edit kept
         if left or np.abs(colour - old).max() <= colour_tol:
             plan.kept.append(k)
         elif near(colour, back, colour_tol) and isolated(cover, k):

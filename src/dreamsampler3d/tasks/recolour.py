@@ -10,31 +10,18 @@ steps, and its fills decide the kept shapes' colours (svg_regions.plan_edit). Se
 
 from __future__ import annotations
 
-import colorsys
 import copy
 
 import torch
 from torch import Tensor
 
 from ..generators.svg import SVGGenerator
-from ..generators.svg_regions import as_picture, coverages, silent, visible
+from ..generators.svg_regions import as_picture, coverages, same_hue, silent, visible
 from ..sampler.distillation import fit_loss
 from ..sampler.dreamsampler import DreamSampler
 from .external import external_step
 
 _BETAS = (0.9, 0.9)
-
-
-def same_hue(a: Tensor, b: Tensor, degrees: float = 25.0) -> Tensor:
-    """[K, 3], [K, 3] in [0, 1] -> [K] bool: both are saturated colours (saturation > 0.3, value > 0.25) with hues
-    within ``degrees``, so ``a`` is only another shade of ``b``: asked for "a blue circle", a blue circle keeps its
-    own blue rather than taking the prior's."""
-    out = []
-    for x, y in zip(a.tolist(), b.tolist()):
-        (h1, s1, v1), (h2, s2, v2) = colorsys.rgb_to_hsv(*x), colorsys.rgb_to_hsv(*y)
-        apart = abs(h1 - h2) * 360
-        out.append(min(s1, s2) > 0.3 and min(v1, v2) > 0.25 and min(apart, 360 - apart) <= degrees)
-    return torch.tensor(out, dtype=torch.bool)
 
 
 class Recolouring:
