@@ -34,8 +34,13 @@ def test_all_tasks_from_cli(tiny_folders, tmp_path, family):
     _, result = _run(["generate", "--model", model, "--prompt", "a red star"], tmp_path / "gen")
     assert result.shape == (32, 32, 3) and result.std() > 0
 
-    _, result = _run(["edit", "--model", model, "--image", str(image), "--prompt", "a blue circle"], tmp_path / "edit")
+    _, result = _run(["edit", "--model", model, "--image", str(image), "--prompt", "a blue circle", "route=latent"],
+                     tmp_path / "edit")
     assert result.shape == (32, 32, 3)
+    if family == "sd1":  # the flat icon through its SVG (the default route for flat colour art)
+        metrics, result = _run(["edit", "--model", model, "--image", str(image), "--prompt", "a blue circle"],
+                               tmp_path / "edit-svg-route")
+        assert result.shape == (32, 32, 3) and metrics["svg"] == "result.svg"
 
     metrics, result = _run(["inpaint", "--model", model, "--image", str(image), "--mask", str(mask), "--mask",
                             str(mask2), "--prompt", "a star", "--prompt", "a square"], tmp_path / "inpaint")

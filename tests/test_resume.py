@@ -74,8 +74,8 @@ def test_kill_and_resume_gives_identical_bytes(tiny_folders, tmp_path, task):
         args = ["generate", "--prompt", "a red star", "sampler.eta=0.7"]
     elif task == "inpaint":  # DPS gradients, CG, eta_t = alpha_t noise
         args = ["inpaint", "--image", str(image), "--mask", str(mask), "--prompt", "a star"]
-    elif task == "edit":  # the inverted trajectory
-        args = ["edit", "--image", str(image), "--prompt", "a blue circle"]
+    elif task == "edit":  # the inverted trajectory (a flat icon would go through its SVG: edit-svg's resume below)
+        args = ["edit", "--image", str(image), "--prompt", "a blue circle", "route=latent"]
     elif task == "restore":  # CG data consistency on a low-resolution input
         args = ["restore", "--image", str(image), "--degradation", "blur"]
     elif task in ("restore-svg", "vectorize"):  # the SVG generator, its Adam state and the exported file

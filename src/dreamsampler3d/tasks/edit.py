@@ -32,6 +32,7 @@ class EditOptions:
     inversion_fixed_point_iters: int = 3
     baseline_guidance: Optional[float] = None  # CFG of the baseline rules (default: SDS 100, DDS 7.5, PDS 100)
     baseline_lr: float = 0.1  # SGD step on the latent
+    route: str = "auto"  # auto: flat colour art (icons) is edited as its SVG, photos on the latent; svg; latent
 
 
 class EditTask(SamplingTask):
@@ -96,12 +97,39 @@ class EditConfig(Common, EditOptions):
     width: Optional[int] = None
 
 
+ROUTES = ("auto", "svg", "latent")
+
+
 def _check(cfg: EditConfig) -> None:
     require(cfg.omega_schedule in ("constant", "alpha", "one_minus_alpha"), f"config: omega_schedule: unknown {cfg.omega_schedule!r}")
     require(cfg.inversion_fixed_point_iters >= 0, "config: inversion_fixed_point_iters must be >= 0")
+    require(cfg.route in ROUTES, f"config: route: unknown {cfg.route!r} ({', '.join(ROUTES)})")
+    require(cfg.route != "svg" or cfg.method == "dreamsampler",
+            f"config: route=svg is DreamSampler's; the {cfg.method} baseline edits the latent")
+
+
+def _as_svg(cfg: EditConfig, image) -> bool:
+    """Whether this edit goes through the picture's SVG (tasks/edit_flat.py): DreamSampler on flat colour art, unless
+    ``route`` says otherwise. The baselines edit the latent."""
+    from .edit_flat import flat_art
+
+    if cfg.method != "dreamsampler" or cfg.route == "latent":
+        return False
+    return cfg.route == "svg" or flat_art(image)
 
 
 def _build(cfg: EditConfig, prior, inputs):
+    if _as_svg(cfg, inputs.source):
+        from .edit_flat import FlatEditTask
+        from .edit_svg import EditSVGOptions
+
+        inputs.notes.append("flat colours (an icon, a logo): edited as its SVG (the picture vectorised at its own size), so what "
+                            "the edit leaves keeps its pixels and outlines stay crisp; result.svg is written too "
+                            "(route=latent edits the latent instead)")
+        options = EditSVGOptions(prompt=cfg.prompt, source_prompt=cfg.source_prompt, guidance=cfg.guidance,
+                                 inversion_fixed_point_iters=cfg.inversion_fixed_point_iters)
+        return FlatEditTask(prior, inputs.source, options, cfg.run.steps, cfg.run.seed,
+                            cfg.prior.negative_prompt), lambda result: {}
     inputs.image = to_tensor(resize(inputs.source, working_size(cfg, prior), "image", inputs.notes, result_note=True))
     task = EditTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
     task.full_input = inputs.source

@@ -1,0 +1,96 @@
+"""Raster edits of flat colour art go through the picture's SVG (tasks/edit_flat.py); photographs stay on the
+latent. The photographs are scikit-image's bundled ones; the icons are rendered by cairosvg."""
+
+from __future__ import annotations
+
+import colorsys
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dreamsampler3d.cli.main import main
+from dreamsampler3d.generators.svg_init import is_flat_art
+from dreamsampler3d.renderers.svg.svg_export import save_svg
+
+# an OpenMoji-style icon: a coloured fill under a black 2-unit outline (72-unit viewBox)
+HEART = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 72 72"><path fill="#ea5a47" d="M36 60 C20 48 10 38 10 '
+         '26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/>'
+         '<path fill="none" stroke="#000" stroke-width="2" stroke-linejoin="round" d="M36 60 C20 48 10 38 10 26 '
+         'C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/></svg>')
+# a wide badge: a yellow card, a green circle and a purple bar (Twemoji-like flat fills, no outline)
+BADGE = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 64"><rect x="4" y="8" width="88" height="48" '
+         'rx="8" fill="#ffcc4d"/><circle cx="28" cy="32" r="14" fill="#3c9e46"/><rect x="50" y="24" width="34" '
+         'height="16" fill="#8c52c6"/></svg>')
+
+
+def _cairo(svg: str, width: int) -> np.ndarray:
+    import cairosvg
+
+    png = cairosvg.svg2png(bytestring=svg.encode(), output_width=width, background_color="white")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _photo(name: str, side: int) -> np.ndarray:
+    from skimage import data
+
+    img = getattr(data, name)()
+    m = min(img.shape[:2])
+    return np.asarray(Image.fromarray(img[:m, :m, :3]).resize((side, side), Image.BOX))
+
+
+@pytest.mark.parametrize("side", [64, 256])
+def test_icons_are_flat_art_and_photographs_are_not(side):
+    """The rocket launch (a clear sky: flat around most pixels, but spread over many colours) and the deep-sky
+    photo (mostly one black, but grainy) each pass one of the two tests, never both."""
+    for svg in (HEART, BADGE):
+        assert is_flat_art(_cairo(svg, side)), svg[:60]
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina"):
+        assert not is_flat_art(_photo(name, side)), name
+
+
+def test_the_vectorised_document_covers_the_input_pixel_for_pixel(sd1_prior):
+    """A 96 x 64 badge sits centred on the prior's canvas with margins; rendered back for the paste, the input's
+    vectorisation must land on the input's own pixels, not shifted by the margins."""
+    from dreamsampler3d.tasks.edit_flat import FlatEditTask
+    from dreamsampler3d.tasks.edit_svg import EditSVGOptions
+
+    given = _cairo(BADGE, 96)  # [64, 96, 3]
+    task = FlatEditTask(sd1_prior, Image.fromarray(given), EditSVGOptions(prompt="a badge"), 2, 0)
+    back = task._at_input_size(save_svg(task.source.scene(), size=task.output_size, decimals=2))
+    got = ((back[0].permute(1, 2, 0) + 1) * 127.5).round().numpy()
+    assert got.shape == given.shape
+    mse = np.mean((got - given.astype(np.float64)) ** 2)
+    assert 10 * np.log10(255**2 / mse) > 25
+
+
+def _blue(pixels: np.ndarray) -> float:
+    """Share of the coloured pixels [N, 3] (saturation > 0.3, value > 0.25) whose hue is blue (190-260)."""
+    hsv = np.array([colorsys.rgb_to_hsv(*p) for p in pixels / 255])
+    coloured = (hsv[:, 1] > 0.3) & (hsv[:, 2] > 0.25)
+    return float((coloured & (hsv[:, 0] * 360 >= 190) & (hsv[:, 0] * 360 <= 260)).sum() / max(coloured.sum(), 1))
+
+
+@pytest.mark.slow
+def test_a_64px_icon_png_edited_blue_keeps_its_outline_and_its_untouched_pixels(tmp_path):
+    """On the embedded prior: 'a blue heart' for a 64 px PNG of an outlined red heart. The fill turns blue, the
+    black outline stays where and what it was (on the latent, a 64 px autoencoder cannot keep a 1 px outline), and
+    every pixel away from the heart is the input's own byte."""
+    given = _cairo(HEART.replace("</svg>", '<circle cx="66" cy="66" r="3.3" fill="#222"/></svg>'), 64)
+    Image.fromarray(given).save(tmp_path / "in.png")
+    assert main(["edit", "--image", str(tmp_path / "in.png"), "--prompt", "a blue heart", "--out",
+                 str(tmp_path / "out"), "--no-progress"]) == 0
+    got = np.asarray(Image.open(tmp_path / "out" / "result.png").convert("RGB"))
+    assert got.shape == given.shape
+    fill = (given[..., 0] > 200) & (given[..., 1] < 120)  # [H, W]: the red fill
+    assert _blue(got[fill].astype(np.float64)) >= 0.8
+    outline = given.max(-1) < 60  # the black outline's core
+    assert (got[outline].max(-1) < 100).mean() >= 0.9
+    heart = _cairo(HEART.replace('fill="#ea5a47"', 'fill="#000"'), 64).max(-1) < 128  # the heart's silhouette
+    away = ~torch.nn.functional.max_pool2d(torch.from_numpy(heart).float()[None, None], 7, 1, 3)[0, 0].bool().numpy()
+    assert (got[away] == given[away]).all()
+    # the dot beside the heart, anti-aliased edges included (which its vectorisation renders a little otherwise)
+    assert (got[56:64, 56:64] == given[56:64, 56:64]).all()
+    assert (tmp_path / "out" / "result.svg").exists()  # the edited SVG comes with it
