@@ -142,7 +142,9 @@ register(TaskSpec(
     method_help="the editing rule; dds, pds and sds are baselines", check=_check, order=20,
     about="The image is DDIM-inverted with the null prompt at the prior's working size, then DreamSampler steps "
           "pull it towards --prompt. result.png has the input's size: the change is brought back to full "
-          "resolution and pixels the edit did not change keep their values.",
+          "resolution and pixels the edit did not change keep their values. Flat colour art (icons, logos) is "
+          "edited as its SVG instead (vectorised at its own size, then as edit-svg does), so outlines stay crisp "
+          "and result.svg comes with it; route=latent turns that off, route=svg forces it.",
     examples=("dreamsampler3d samples samples",
               'dreamsampler3d edit --image samples/red-circle.png --prompt "a blue circle on a white background" '
               "--out out/edit")))
