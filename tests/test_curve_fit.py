@@ -282,3 +282,37 @@ def test_soft_corners_of_a_decoded_estimate(shape):
             assert sharp == CORNERS[shape], (shape, sharp)
         elif shape == "hexagon":
             assert sharp < 6, sharp
+
+
+def _slits(rng: np.random.Generator) -> np.ndarray:
+    """A 30 px square with four 0.6-1.1 px slits cut 6-12 px down from its top (a glove's fingers at 64 px), as a
+    vectoriser's contour: points every half pixel or closer, 0.15 px of noise -> [M, 2]."""
+    corners = [(0.0, 0.0)]
+    x, depth = 4.0, 6 + 6 * rng.random()
+    for _ in range(4):
+        w = 0.6 + 0.5 * rng.random()
+        corners += [(x, 0.0), (x, depth), (x + w, depth), (x + w, 0.0)]
+        x += w + 3
+    corners += [(30.0, 0.0), (30.0, 30.0), (0.0, 30.0)]
+    c = np.array(corners)
+    dense = [a + (b - a) * k / n for a, b in zip(c, np.roll(c, -1, 0))
+             for n in [max(1, int(np.ceil(np.linalg.norm(b - a) / 0.5)))] for k in range(n)]
+    return np.array(dense) + rng.normal(0, 0.15, (len(dense), 2))
+
+
+def test_no_segment_strays_from_a_contour_with_thin_slits():
+    """A cubic can pass every contour point and still loop or spike between them: on a 64 px glove, free handles
+    on the short pieces of its finger slits drew spikes 10-15 px long across the icon. Every segment, sampled
+    along its length, stays within 2.5 px of the contour it fits (it was up to 14.6 px)."""
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        contour = _slits(rng)
+        ctrl = fit_closed_curve(contour, 0.5)
+        closed = np.vstack([contour, contour[:1]])
+        for s in range(len(ctrl) // 3):
+            seg = np.stack([ctrl[3 * s], ctrl[3 * s + 1], ctrl[3 * s + 2], ctrl[(3 * s + 3) % len(ctrl)]])
+            along = _cubic(seg, 32)  # [33, 2]
+            d = np.diff(closed, axis=0)
+            rel = along[:, None] - closed[None, :-1]
+            t = np.clip((rel * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0, 1)
+            assert np.sqrt(((rel - t[..., None] * d) ** 2).sum(-1).min(1)).max() < 2.5

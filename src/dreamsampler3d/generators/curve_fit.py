@@ -46,8 +46,20 @@ def _point_errors(ctrl: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def max_error(ctrl: np.ndarray, points: np.ndarray) -> float:
-    """Largest distance of the points [m, 2] from the cubic ctrl [4, 2]: the fit criterion."""
+    """Largest distance of the points [m, 2] from the cubic ctrl [4, 2]: the fit criterion (with ``stray``)."""
     return float(_point_errors(ctrl, points).max())
+
+
+def stray(ctrl: np.ndarray, points: np.ndarray, k: int = 32) -> float:
+    """Largest distance of the cubic ctrl [4, 2] (k + 1 points along it) from the polyline through the points
+    [m >= 2, 2]: a curve can pass every point and still loop or spike between them (free handles on a short piece
+    in a thin slit overshot by three times its length, and drew a spike across a 64 px icon), which the points' own
+    distances do not see."""
+    curve = _bezier(ctrl, np.linspace(0.0, 1.0, k + 1))  # [k + 1, 2]
+    a, d = points[:-1], np.diff(points, axis=0)  # [m - 1, 2]
+    rel = curve[:, None] - a[None]  # [k + 1, m - 1, 2]
+    t = np.clip((rel * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0.0, 1.0)  # [k + 1, m - 1]
+    return float(np.sqrt(((rel - t[..., None] * d) ** 2).sum(-1).min(1)).max())
 
 
 def _solve(points: np.ndarray, u: np.ndarray, t0: np.ndarray | None, t1: np.ndarray | None,
@@ -195,7 +207,10 @@ class _Outline:
         if c0 and c1 and (e := max_error(line, p)) <= self.tol:
             return i0, i1, line, e
         ctrl = fit_cubic(p, None if c0 else self.tangents[i0][1], None if c1 else self.tangents[i1 % self.n][0])
-        return i0, i1, ctrl, max_error(ctrl, p)
+        e = max(max_error(ctrl, p), stray(ctrl, p))
+        if e > self.tol and len(p) >= 2 and (e_line := max(max_error(line, p), stray(line, p))) < e:
+            return i0, i1, line, e_line  # the cubic strays more than the chord (a slit's end, too short to split)
+        return i0, i1, ctrl, e
 
     def split(self, a: int, b: int) -> list:
         """Piece a..b -> two pieces at a new smooth join. Moving the join on grows the first half's error and
