@@ -94,3 +94,17 @@ def test_a_64px_icon_png_edited_blue_keeps_its_outline_and_its_untouched_pixels(
     # the dot beside the heart, anti-aliased edges included (which its vectorisation renders a little otherwise)
     assert (got[56:64, 56:64] == given[56:64, 56:64]).all()
     assert (tmp_path / "out" / "result.svg").exists()  # the edited SVG comes with it
+
+
+def test_a_blank_canvas_is_edited_on_the_latent_unless_the_svg_route_is_forced(tiny_folders, tmp_path, capsys):
+    """One flat colour is flat art with nothing to vectorise: the default route draws on it on the latent; forced
+    through the SVG it is a one-line error before any file."""
+    Image.new("RGB", (32, 32), "white").save(tmp_path / "blank.png")
+    argv = ["edit", "--model", tiny_folders["sd1"], "--image", str(tmp_path / "blank.png"), "--prompt", "a blue circle",
+            "--steps", "2", "--no-progress"]
+    assert main([*argv, "--out", str(tmp_path / "auto")]) == 0
+    assert not (tmp_path / "auto" / "result.svg").exists()  # the latent edit: no SVG
+    capsys.readouterr()
+    assert main([*argv, "--out", str(tmp_path / "svg"), "route=svg"]) == 2
+    err = capsys.readouterr().err
+    assert "no shapes found" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "svg").exists()

@@ -36,8 +36,8 @@ def is_flat_art(image: np.ndarray) -> bool:
     """uint8 [H, W, 3] -> whether the picture is flat colour art (an icon, a logo) that a few shapes represent, not
     a photograph. Both tests are needed: a photo of a rocket against a clear sky is flat around most pixels but
     spread over many colours; a deep-sky photo is mostly one black but grainy. On real icons at 64 px (OpenMoji,
-    Twemoji, Font Awesome) the two shares were >= 0.54 and >= 0.84; on scikit-image's photographs they were
-    <= 0.57 and <= 0.48, never both past the bars (docs/svg.md, "Raster edits of flat art")."""
+    Twemoji, Font Awesome) the two shares were >= 0.54 and >= 0.84; each of scikit-image's photographs fell short
+    of at least one bar, at 64 px and at 256 (docs/svg.md, "Raster edits of flat art")."""
     a = image.astype(np.int16)
     h, w = a.shape[:2]
     padded = np.pad(a, ((1, 1), (1, 1), (0, 0)), mode="edge")

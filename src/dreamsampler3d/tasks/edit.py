@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from ..config_base import Common
-from ..errors import require
+from ..errors import UserError, require
 from ..io.images import to_tensor
 from ..sampler.distillation import DDS, PDS, SDS, Prompts
 from ..sampler.dreamsampler import DreamSampler, SamplerConfig
@@ -123,13 +123,19 @@ def _build(cfg: EditConfig, prior, inputs):
         from .edit_flat import FlatEditTask
         from .edit_svg import EditSVGOptions
 
-        inputs.notes.append("flat colours (an icon, a logo): edited as its SVG (the picture vectorised at its own size), so what "
-                            "the edit leaves keeps its pixels and outlines stay crisp; result.svg is written too "
-                            "(route=latent edits the latent instead)")
         options = EditSVGOptions(prompt=cfg.prompt, source_prompt=cfg.source_prompt, guidance=cfg.guidance,
                                  inversion_fixed_point_iters=cfg.inversion_fixed_point_iters)
-        return FlatEditTask(prior, inputs.source, options, cfg.run.steps, cfg.run.seed,
-                            cfg.prior.negative_prompt), lambda result: {}
+        try:
+            task = FlatEditTask(prior, inputs.source, options, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
+        except UserError:
+            if cfg.route == "svg":
+                raise
+            # one flat colour, nothing to vectorise (a blank canvas to draw on): the latent edit draws on it
+        else:
+            inputs.notes.append("flat colours (an icon, a logo): edited as its SVG, vectorised at its own size, so "
+                                "what the edit leaves keeps its pixels and outlines stay crisp; result.svg is "
+                                "written too (route=latent edits the latent instead)")
+            return task, lambda result: {}
     inputs.image = to_tensor(resize(inputs.source, working_size(cfg, prior), "image", inputs.notes, result_note=True))
     task = EditTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
     task.full_input = inputs.source
