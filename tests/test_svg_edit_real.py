@@ -246,6 +246,9 @@ def test_a_half_way_repaint_gives_way_to_a_saturated_fills_only_colour():
     unmoved = source.fills[:, :3].detach().clone()  # the fills-only edit left both shapes as they came
     washed = plan_edit(source, pale, None, 0.15, fills=unmoved, half_way_chroma=0.2)
     assert sorted(washed.kept) == [0, 1]  # the picture washed the red out, the fills-only edit kept it: no edit
+    black = plan_edit(source, _picture(TWO.replace("#e02020", "#202020")), None, 0.15, fills=unmoved,
+                      half_way_chroma=0.2)
+    assert 0 in black.recoloured  # painted black (no chroma, but not towards white): the edit's colour
 
 
 CRESCENT = TWO.replace('<rect x="36" y="20" width="22" height="24" fill="#2040e0"/>',

@@ -208,8 +208,8 @@ class _Outline:
             return i0, i1, line, e
         ctrl = fit_cubic(p, None if c0 else self.tangents[i0][1], None if c1 else self.tangents[i1 % self.n][0])
         e = max(max_error(ctrl, p), stray(ctrl, p))
-        if e > self.tol and len(p) >= 2 and (e_line := max(max_error(line, p), stray(line, p))) < e:
-            return i0, i1, line, e_line  # the cubic strays more than the chord (a slit's end, too short to split)
+        if e > self.tol and i1 - i0 < 4 and (e_line := max(max_error(line, p), stray(line, p))) < e:
+            return i0, i1, line, e_line  # too short to split (a slit's end), and the cubic strays more than the chord
         return i0, i1, ctrl, e
 
     def split(self, a: int, b: int) -> list:

@@ -209,8 +209,11 @@ def same_hue(a: Tensor | np.ndarray, b: Tensor | np.ndarray, degrees: float = 25
     within ``degrees``, so ``a`` is only another shade of ``b``: asked for "a blue circle", a blue circle keeps its
     own blue rather than taking the prior's; a thin yellow ring between black outlines, reconstructed olive, still
     shows that it is yellow."""
+    def rows(x: Tensor | np.ndarray) -> list:
+        return torch.as_tensor(x).detach().cpu().double().tolist()  # a CUDA tensor has no numpy view
+
     out = []
-    for x, y in zip(np.asarray(a, dtype=np.float64).tolist(), np.asarray(b, dtype=np.float64).tolist()):
+    for x, y in zip(rows(a), rows(b)):
         (h1, s1, v1), (h2, s2, v2) = colorsys.rgb_to_hsv(*x), colorsys.rgb_to_hsv(*y)
         apart = abs(h1 - h2) * 360
         out.append(min(s1, s2) > 0.3 and min(v1, v2) > 0.25 and min(apart, 360 - apart) <= degrees)
@@ -261,9 +264,9 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     is recoloured to its entry (when that differs by more than ``colour_tol``) instead of keeping its fill, and a
     shape is removed only when its entry is the background too; a region the picture repainted in one colour still
     takes that colour unless its entry, moved or not, is ``half_way_chroma`` more saturated (``chroma``: the picture
-    stopped half-way, a red heart asked to be blue painted purple; or it washed out a colour the fills-only edit
-    kept, a timer's yellow ring painted pale pink), and what moved and what is added are read against the
-    picture. A shape standing alone also counts as moved when its silhouette keeps
+    stopped half-way, a red heart asked to be blue painted purple; or it washed out towards white a colour the
+    fills-only edit kept, a timer's yellow ring painted pale pink; a red heart painted black is an edit), and what
+    moved and what is added are read against the picture. A shape standing alone also counts as moved when its silhouette keeps
     less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an edited shape
     covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit drew there, at
     any size (docs/svg.md)."""
@@ -298,9 +301,10 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
         if smeared:
             colour = old if given is None else given  # the fills-only edit decides what the picture smeared
         elif (half_way_chroma is not None and given is not None
+              and (not near(given, old, colour_tol) or colour.min() > old.min() + colour_tol)
               and chroma(given) >= chroma(colour) + half_way_chroma):
             colour = given  # the picture stopped half-way (a blend of the old colour and the new loses chroma), or
-            # washed out a colour the fills-only edit kept
+            # washed out (towards white) a colour the fills-only edit kept
         if left or np.abs(colour - old).max() <= colour_tol:
             plan.kept.append(k)
         elif near(colour, back, colour_tol) and isolated(cover, k):

@@ -127,10 +127,11 @@ def _build(cfg: EditConfig, prior, inputs):
                                  inversion_fixed_point_iters=cfg.inversion_fixed_point_iters)
         try:
             task = FlatEditTask(prior, inputs.source, options, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
-        except UserError:
+        except UserError as err:
             if cfg.route == "svg":
                 raise
             # one flat colour, nothing to vectorise (a blank canvas to draw on): the latent edit draws on it
+            inputs.notes.append(f"flat colours, but edited on the latent: its SVG could not be made ({err})")
         else:
             inputs.notes.append("flat colours (an icon, a logo): edited as its SVG, vectorised at its own size, so "
                                 "what the edit leaves keeps its pixels and outlines stay crisp; result.svg is "

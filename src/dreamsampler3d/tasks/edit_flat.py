@@ -50,18 +50,21 @@ class FlatEditTask(EditSVGTask):
         # where the vectorised document sits on the prior's canvas: (scale, dx, dy) in canvas units
         _, _, self.doc_scale, self.doc_dx, self.doc_dy = canvas_for(float(small.size[0]), float(small.size[1]),
                                                                     prior.default_size, prior.size_multiple)
-        self.doc_width = small.size[0]
+        self.doc_width, self.doc_height = small.size
 
     def _at_input_size(self, text: str) -> Tensor:
         """An SVG of the prior's canvas (written at the output size) rendered so its document covers the input's
-        pixels one to one -> [1, 3, H, W] in [-1, 1]."""
+        pixels -> [1, 3, H, W] in [-1, 1]: one to one when the input was vectorised at its own size, resampled to
+        the input's sides when a shrunk copy (whose short side was rounded) was."""
         width, height = self.full_input.size
-        per_unit = width / (self.doc_width * self.doc_scale)  # input pixels per canvas unit
+        per_unit = width / (self.doc_width * self.doc_scale)  # input pixels per canvas unit, along x
         canvas = render_svg_text(text, max(1, round(self.source.width * per_unit)))  # [1, 3, Hc, Wc]
         left, top = round(self.doc_dx * per_unit), round(self.doc_dy * per_unit)
-        out = canvas[..., top:top + height, left:left + width]
-        if tuple(out.shape[-2:]) != (height, width):  # rounding left the document a pixel short: pad with its edge
-            out = torch.nn.functional.pad(out, (0, width - out.shape[-1], 0, height - out.shape[-2]), mode="replicate")
+        right = left + round(self.doc_width * self.doc_scale * per_unit)
+        bottom = top + round(self.doc_height * self.doc_scale * per_unit)
+        out = canvas[..., top:bottom, left:right]
+        if tuple(out.shape[-2:]) != (height, width):
+            out = torch.nn.functional.interpolate(out, size=(height, width), mode="bilinear", align_corners=False)
         return out
 
     @torch.no_grad()
