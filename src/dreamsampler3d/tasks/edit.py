@@ -136,6 +136,8 @@ def _build(cfg: EditConfig, prior, inputs):
             inputs.notes.append("flat colours (an icon, a logo): edited as its SVG, vectorised at its own size, so "
                                 "what the edit leaves keeps its pixels and outlines stay crisp; result.svg is "
                                 "written too (route=latent edits the latent instead)")
+            with torch.no_grad():
+                inputs.image = task.source.render() * 2 - 1  # input.png: the vectorisation, as the prior sees it
             return task, lambda result: {}
     inputs.image = to_tensor(resize(inputs.source, working_size(cfg, prior), "image", inputs.notes, result_note=True))
     task = EditTask(prior, inputs.image, cfg, cfg.run.steps, cfg.run.seed, cfg.prior.negative_prompt)
