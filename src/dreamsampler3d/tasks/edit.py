@@ -136,6 +136,9 @@ def _build(cfg: EditConfig, prior, inputs):
             inputs.notes.append("flat colours (an icon, a logo): edited as its SVG, vectorised at its own size, so "
                                 "what the edit leaves keeps its pixels and outlines stay crisp; result.svg is "
                                 "written too (route=latent edits the latent instead)")
+            if cfg.height or cfg.width:
+                inputs.notes.append("height= and width= set the latent edit's working size; through the SVG the "
+                                    "prior works at its own size, and result.png keeps the input's")
             with torch.no_grad():
                 inputs.image = task.source.render() * 2 - 1  # input.png: the vectorisation, as the prior sees it
             return task, lambda result: {}
