@@ -30,16 +30,24 @@ def _reparameterise(ctrl: np.ndarray, points: np.ndarray, u: np.ndarray) -> np.n
     return np.clip(u - np.divide(num, den, out=np.zeros_like(num), where=np.abs(den) > 1e-12), 0.0, 1.0)
 
 
+def _nearest_on_polyline(q: np.ndarray, poly: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points q [n, 2] onto the polyline poly [k + 1, 2] -> (distance [n], segment [n], position along it [n] in
+    [0, 1]) of each point's nearest point on it."""
+    a, d = poly[:-1], np.diff(poly, axis=0)  # [k, 2]
+    rel = q[:, None] - a[None]  # [n, k, 2]
+    t = np.clip((rel * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0.0, 1.0)  # [n, k]
+    dist = ((rel - t[..., None] * d) ** 2).sum(-1)  # [n, k] squared
+    seg = dist.argmin(1)  # [n]
+    rows = np.arange(len(q))
+    return np.sqrt(dist[rows, seg]), seg, t[rows, seg]
+
+
 def _point_errors(ctrl: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Distance [m] of each point [m, 2] from the cubic, whatever parameters the fit used: nearest point of a
     32-chord polyline of the curve, polished by three Newton steps on the curve itself."""
     k = 32
-    poly = _bezier(ctrl, np.linspace(0.0, 1.0, k + 1))  # [k + 1, 2]
-    a, d = poly[:-1], np.diff(poly, axis=0)  # [k, 2]
-    rel = points[:, None] - a[None]  # [m, k, 2]
-    t = np.clip((rel * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0.0, 1.0)  # [m, k]
-    seg = ((rel - t[..., None] * d) ** 2).sum(-1).argmin(1)  # [m]
-    u = (seg + t[np.arange(len(points)), seg]) / k
+    _, seg, t = _nearest_on_polyline(points, _bezier(ctrl, np.linspace(0.0, 1.0, k + 1)))
+    u = (seg + t) / k
     for _ in range(3):
         u = _reparameterise(ctrl, points, u)
     return np.linalg.norm(_bezier(ctrl, u) - points, axis=1)
@@ -55,11 +63,7 @@ def stray(ctrl: np.ndarray, points: np.ndarray, k: int = 32) -> float:
     [m >= 2, 2]: a curve can pass every point and still loop or spike between them (free handles on a short piece
     in a thin slit overshot by three times its length, and drew a spike across a 64 px icon), which the points' own
     distances do not see."""
-    curve = _bezier(ctrl, np.linspace(0.0, 1.0, k + 1))  # [k + 1, 2]
-    a, d = points[:-1], np.diff(points, axis=0)  # [m - 1, 2]
-    rel = curve[:, None] - a[None]  # [k + 1, m - 1, 2]
-    t = np.clip((rel * d).sum(-1) / np.maximum((d * d).sum(-1), 1e-12), 0.0, 1.0)  # [k + 1, m - 1]
-    return float(np.sqrt(((rel - t[..., None] * d) ** 2).sum(-1).min(1)).max())
+    return float(_nearest_on_polyline(_bezier(ctrl, np.linspace(0.0, 1.0, k + 1)), points)[0].max())
 
 
 def _solve(points: np.ndarray, u: np.ndarray, t0: np.ndarray | None, t1: np.ndarray | None,
