@@ -266,10 +266,10 @@ def plan_edit(source: SVGGenerator, picture: Tensor, edited: SVGGenerator | None
     takes that colour unless its entry, moved or not, is ``half_way_chroma`` more saturated (``chroma``: the picture
     stopped half-way, a red heart asked to be blue painted purple; or it washed out towards white a colour the
     fills-only edit kept, a timer's yellow ring painted pale pink; a red heart painted black is an edit), and what
-    moved and what is added are read against the picture. A shape standing alone also counts as moved when its silhouette keeps
-    less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an edited shape
-    covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit drew there, at
-    any size (docs/svg.md)."""
+    moved and what is added are read against the picture. A shape standing alone also counts as moved when its
+    silhouette keeps less than ``silhouette_iou`` of the reconstruction's (``silhouette_kept``), and gives way to an
+    edited shape covering ``taken`` of its place (others: half); a removed shape's place is open to what the edit
+    drew there, at any size (docs/svg.md)."""
     h, w = picture.shape[-2:]
     img = as_picture(picture)  # [H, W, 3]
     ref = as_picture(reference) if reference is not None else None
