@@ -68,3 +68,22 @@ def icon_set_cache(root: Path) -> Path:
         write(key, {"icons.json": {"prefix": key, "width": 32, "height": 32,
                                    "icons": {"rocket": {"body": bodies["rocket"]}}}})
     return root
+
+
+# an OpenMoji-style icon: a coloured fill under a black 2-unit outline (72-unit viewBox)
+OPENMOJI_HEART = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 72 72"><path fill="#ea5a47" d="M36 60 '
+                  'C20 48 10 38 10 26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 '
+                  'C62 38 52 48 36 60 Z"/><path fill="none" stroke="#000" stroke-width="2" stroke-linejoin="round" '
+                  'd="M36 60 C20 48 10 38 10 26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 '
+                  'C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/></svg>')
+
+
+def cairo(svg: str, width: int, height: int | None = None) -> np.ndarray:
+    """cairosvg's render of an SVG over white (the independent judge) -> uint8 [H, W, 3]; without ``height``, the
+    document's own aspect."""
+    import io
+
+    import cairosvg
+
+    png = cairosvg.svg2png(bytestring=svg.encode(), output_width=width, output_height=height, background_color="white")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))

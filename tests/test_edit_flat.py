@@ -4,7 +4,6 @@ latent. The photographs are scikit-image's bundled ones; the icons are rendered 
 from __future__ import annotations
 
 import colorsys
-import io
 
 import numpy as np
 import pytest
@@ -14,23 +13,12 @@ from PIL import Image
 from dreamsampler3d.cli.main import main
 from dreamsampler3d.generators.svg_init import is_flat_art
 from dreamsampler3d.renderers.svg.svg_export import save_svg
+from helpers import OPENMOJI_HEART, cairo
 
-# an OpenMoji-style icon: a coloured fill under a black 2-unit outline (72-unit viewBox)
-HEART = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 72 72"><path fill="#ea5a47" d="M36 60 C20 48 10 38 10 '
-         '26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/>'
-         '<path fill="none" stroke="#000" stroke-width="2" stroke-linejoin="round" d="M36 60 C20 48 10 38 10 26 '
-         'C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/></svg>')
 # a wide badge: a yellow card, a green circle and a purple bar (Twemoji-like flat fills, no outline)
 BADGE = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 96 64"><rect x="4" y="8" width="88" height="48" '
          'rx="8" fill="#ffcc4d"/><circle cx="28" cy="32" r="14" fill="#3c9e46"/><rect x="50" y="24" width="34" '
          'height="16" fill="#8c52c6"/></svg>')
-
-
-def _cairo(svg: str, width: int) -> np.ndarray:
-    import cairosvg
-
-    png = cairosvg.svg2png(bytestring=svg.encode(), output_width=width, background_color="white")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
 def _photo(name: str, side: int) -> np.ndarray:
@@ -45,8 +33,8 @@ def _photo(name: str, side: int) -> np.ndarray:
 def test_icons_are_flat_art_and_photographs_are_not(side):
     """The rocket launch (a clear sky: flat around most pixels, but spread over many colours) and the deep-sky
     photo (mostly one black, but grainy) each pass one of the two tests, never both."""
-    for svg in (HEART, BADGE):
-        assert is_flat_art(_cairo(svg, side)), svg[:60]
+    for svg in (OPENMOJI_HEART, BADGE):
+        assert is_flat_art(cairo(svg, side)), svg[:60]
     for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina"):
         assert not is_flat_art(_photo(name, side)), name
 
@@ -62,7 +50,7 @@ def test_the_vectorised_document_covers_the_input_pixel_for_pixel(sd1_prior, wid
     badge = BADGE.replace('viewBox="0 0 96 64"', f'viewBox="0 0 {width} {height}" preserveAspectRatio="none"')
     badge = badge.replace("<rect", f'<g transform="scale({width / 96} {height / 64})"><rect', 1)
     badge = badge.replace("</svg>", "</g></svg>")
-    given = _cairo(badge, width)  # [height, width, 3]
+    given = cairo(badge, width)  # [height, width, 3]
     assert given.shape[:2] == (height, width)
     task = FlatEditTask(sd1_prior, Image.fromarray(given), EditSVGOptions(prompt="a badge"), 2, 0)
     back = task._at_input_size(save_svg(task.source.scene(), size=task.output_size, decimals=2))
@@ -87,7 +75,7 @@ def test_a_64px_icon_png_edited_blue_keeps_its_outline_and_its_untouched_pixels(
     """On the embedded prior: 'a blue heart' for a 64 px PNG of an outlined red heart. The fill turns blue, the
     black outline stays where and what it was (on the latent, a 64 px autoencoder cannot keep a 1 px outline), and
     every pixel away from the heart is the input's own byte."""
-    given = _cairo(HEART.replace("</svg>", '<circle cx="66" cy="66" r="3.3" fill="#222"/></svg>'), 64)
+    given = cairo(OPENMOJI_HEART.replace("</svg>", '<circle cx="66" cy="66" r="3.3" fill="#222"/></svg>'), 64)
     Image.fromarray(given).save(tmp_path / "in.png")
     assert main(["edit", "--image", str(tmp_path / "in.png"), "--prompt", "a blue heart", "--out",
                  str(tmp_path / "out"), "--no-progress"]) == 0
@@ -97,7 +85,7 @@ def test_a_64px_icon_png_edited_blue_keeps_its_outline_and_its_untouched_pixels(
     assert _blue(got[fill].astype(np.float64)) >= 0.8
     outline = given.max(-1) < 60  # the black outline's core
     assert (got[outline].max(-1) < 100).mean() >= 0.9
-    heart = _cairo(HEART.replace('fill="#ea5a47"', 'fill="#000"'), 64).max(-1) < 128  # the heart's silhouette
+    heart = cairo(OPENMOJI_HEART.replace('fill="#ea5a47"', 'fill="#000"'), 64).max(-1) < 128  # the heart's silhouette
     away = ~torch.nn.functional.max_pool2d(torch.from_numpy(heart).float()[None, None], 7, 1, 3)[0, 0].bool().numpy()
     assert (got[away] == given[away]).all()
     # the dot beside the heart, anti-aliased edges included (which its vectorisation renders a little otherwise)

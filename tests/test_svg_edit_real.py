@@ -3,7 +3,6 @@ hostile self-crossing paths; and the edit plan that decides which input shapes k
 
 from __future__ import annotations
 
-import io
 import random
 
 import numpy as np
@@ -20,6 +19,7 @@ from dreamsampler3d.generators.svg_regions import plan_edit
 from dreamsampler3d.renderers.svg.svg_export import save_svg
 from dreamsampler3d.renderers.svg.svg_io import load_svg
 from dreamsampler3d.tasks.edit_svg import merged
+from helpers import OPENMOJI_HEART, cairo
 
 # a line icon in the style of Feather / Lucide: 2-unit round-capped, round-joined strokes, no fill
 LINE_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24"><path fill="none" '
@@ -33,10 +33,7 @@ TALL_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 448 512"><pat
 
 
 def _cairo(svg: str, width: int, height: int) -> np.ndarray:
-    import cairosvg
-
-    png = cairosvg.svg2png(bytestring=svg.encode(), output_width=width, output_height=height, background_color="white")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.float64)
+    return cairo(svg, width, height).astype(np.float64)
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -307,12 +304,6 @@ def test_a_shape_painted_over_gives_way_to_what_the_edit_drew_in_its_place():
     assert np.allclose(fill, [0x80 / 255, 0x30 / 255, 0xB0 / 255], atol=0.1)
 
 
-# an OpenMoji-style icon: a coloured fill under a black 2-unit outline (72-unit viewBox)
-OPENMOJI_HEART = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 72 72"><path fill="#ea5a47" d="M36 60 '
-                  'C20 48 10 38 10 26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 C55 11 62 17 62 26 '
-                  'C62 38 52 48 36 60 Z"/><path fill="none" stroke="#000" stroke-width="2" stroke-linejoin="round" '
-                  'd="M36 60 C20 48 10 38 10 26 C10 17 17 11 25 11 C30 11 34 14 36 18 C38 14 42 11 47 11 '
-                  'C55 11 62 17 62 26 C62 38 52 48 36 60 Z"/></svg>')
 
 
 def _hue_of(rgb) -> tuple[float, float, float]:
