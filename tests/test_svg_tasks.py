@@ -91,6 +91,27 @@ def test_vectorise_finds_few_clean_shapes_with_holes():
     assert psnr(rendered, img) > 28
 
 
+def test_vectorise_shows_the_background_through_a_hole_in_a_filled_interior():
+    """A 64 px bottle: a black outline round a brown body, a white label in the body. The outline's interior is
+    mostly brown (no hole of its own), and the brown body is cut round the label; painted over the outline's filled
+    silhouette, the label once showed black. It must show the background, as in the picture."""
+    import cairosvg
+
+    from dreamsampler3d.generators.svg_init import vectorise
+
+    svg = _scene_svg(['<rect x="20" y="6" width="24" height="52" rx="4" fill="#8b5a2b" stroke="#000" '
+                      'stroke-width="2"/>', '<rect x="25" y="24" width="14" height="18" fill="#fff"/>'])
+    img = np.asarray(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg.encode(), background_color="white")))
+                     .convert("RGB"))  # [64, 64, 3]
+    v = vectorise(img, max_paths=24, max_colours=8, tolerance=0.35)
+    outlines, fills = outlines_to_tensors(v)
+    gen = SVGGenerator.from_outlines(outlines, fills, SVGConfig(), 64, 64, v.background.tolist())
+    rendered = (gen.render(size=64)[0].permute(1, 2, 0).detach().numpy() * 255).round().astype(np.uint8)
+    label = rendered[27:40, 28:37]  # the label, 3 px in from its sides
+    assert label.min() > 200, label.reshape(-1, 3).min(0)
+    assert psnr(rendered, img) > 24
+
+
 def _scene_svg(shapes):
     body = "".join(shapes)
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">{body}</svg>'

@@ -159,6 +159,27 @@ def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
     return (line + 0.5) / up
 
 
+def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> list[np.ndarray]:
+    """Where a region's filled outline must be cut so the background shows: each enclosed component [h, w] that is
+    mostly background, whole; and, inside one that is mostly other colours, its background islands. (A bottle's
+    white label sits in its outline's interior, which the brown body fills: painted over the outline's filled
+    silhouette, the brown's own hole showed the outline's black, not the background.)"""
+    from skimage import measure
+
+    holes = measure.label(enclosed, connectivity=1)
+    cut = []
+    for h in measure.regionprops(holes):
+        if h.area < min_area:
+            continue
+        hole = holes == h.label
+        if background[hole].mean() > 0.5:
+            cut.append(hole)
+            continue
+        islands = measure.label(hole & background, connectivity=1)
+        cut += [islands == i.label for i in measure.regionprops(islands) if i.area >= min_area]
+    return cut
+
+
 def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tolerance: float = 0.35,
               up: int = 4, min_area: float = 6.0, corner_angle: float = 40.0,
               soft_angle: float | None = None) -> Vectorised:
@@ -188,10 +209,7 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
             if not binary_erosion(own, iterations=up // 2 + 1).any():  # a sliver about a pixel wide: an edge blend
                 continue
             filled = binary_fill_holes(own)
-            holes = measure.label(filled & ~own, connectivity=1)
-            inside = labels[box]
-            cut = [holes == h.label for h in measure.regionprops(holes)
-                   if h.area >= min_area * up * up and (inside[holes == h.label] == bg).mean() > 0.5]
+            cut = _holes(filled & ~own, labels[box] == bg, min_area * up * up)
             found.append((int(filled.sum()), j, box, filled, cut))
     found.sort(key=lambda r: -r[0])
     outlines, fills = [], []
