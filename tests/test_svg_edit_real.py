@@ -338,36 +338,6 @@ def test_fills_only_edit_turns_an_outlined_icon_blue(tmp_path):
 
 
 @pytest.mark.slow
-def test_fills_only_edit_moves_shapes_of_one_colour_as_one(tmp_path):
-    """On the embedded prior: three orange slivers of different sizes and places, and a green disc, asked to become
-    blue. The slivers share one input colour, so the fills-only trajectory moves them as one palette colour (left
-    apart, a ball of yarn's slivers came back cyan, yellow, green and blue); the disc moves on its own."""
-    from dreamsampler3d.config import build_config
-    from dreamsampler3d.priors.diffusion_prior import DiffusionPrior
-    from dreamsampler3d.priors.embedded import ICONS, resolve_model
-    from dreamsampler3d.tasks.prepare import build_task, read_inputs
-
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
-           '<rect x="8" y="8" width="20" height="8" fill="#f0a030"/><rect x="10" y="24" width="12" height="14" '
-           'fill="#f0a030"/><rect x="6" y="46" width="24" height="10" fill="#f0a030"/>'
-           '<circle cx="46" cy="32" r="12" fill="#30a040"/></svg>')
-    (tmp_path / "in.svg").write_text(svg)
-    cfg = build_config("edit-svg", None, [], {"svg_file": str(tmp_path / "in.svg"), "prompt": "a blue ball of yarn",
-                                             "run": {"steps": 20, "seed": 0, "out": str(tmp_path / "o")}})
-    image, _ = read_inputs("edit-svg", cfg)
-    task, _, _ = build_task("edit-svg", cfg, DiffusionPrior.from_pretrained(resolve_model("embedded", ICONS)), image)
-    task.state = task.initial_state()
-    for i in range(20):
-        task.recolouring().step(task.state, i)
-    fills = task.state["recolour_fills"][:, :3]  # [4, 3]: the three slivers, the disc
-    original = task.source.fills[:, :3].detach()
-    assert not task.recolouring().held.any()
-    assert (fills[0] - original[0]).abs().max() > 0.05  # the slivers' colour moved
-    assert torch.allclose(fills[0], fills[1], atol=1e-6) and torch.allclose(fills[0], fills[2], atol=1e-6), fills
-    assert (fills[3] - fills[0]).abs().max() > 0.05  # the disc is not tied to them
-
-
-@pytest.mark.slow
 def test_edit_svg_on_an_outlined_icon_keeps_its_outline(tmp_path):
     """On the embedded prior, end to end: 'a blue heart' for the red heart turns the fill blue, adds no path, and
     the black outline is byte for byte what exporting the input gives. (The free edit alone repaints the heart a
