@@ -43,19 +43,6 @@ class Recolouring:
         held = silent(source, seen, as_picture(reference), colour_tol)
         self.held = torch.tensor(held, dtype=torch.bool, device=self.original.device)  # [K]
         self.colour_tol = colour_tol
-        # shapes of one input colour move as one colour (a palette): [K] group of each shape
-        self.group = torch.unique(self.original[:, :3], dim=0, return_inverse=True)[1]
-
-    def _tie(self, grad: Tensor) -> None:
-        """In place on grad [K, 4]: the free shapes of each input colour get their group's mean gradient, so they
-        stay one colour. Left per shape, the 64 px picture coloured each sliver of a ball of yarn (between its
-        strands) apart: cyan, yellow, green and blue slivers of one orange."""
-        free = ~self.held  # [K]
-        group = self.group[free]  # [F]
-        count = torch.bincount(group, minlength=int(self.group.max()) + 1).clamp(min=1)  # [G]
-        total = torch.zeros(len(count), grad.shape[1], dtype=grad.dtype, device=grad.device)
-        total.index_add_(0, group, grad[free])  # [G, 4]
-        grad[free] = total[group] / count[group, None]
 
     @staticmethod
     def initial_state(z_T: Tensor, fills: Tensor) -> dict[str, Tensor]:
@@ -84,7 +71,6 @@ class Recolouring:
                 loss = fit_loss(self._latents(), target)
                 opt.zero_grad()
                 loss.backward()
-                self._tie(fills.grad)
                 opt.step()
                 with torch.no_grad():
                     fills.clamp_(0.0, 1.0)
