@@ -112,6 +112,24 @@ def test_vectorise_shows_the_background_through_a_hole_in_a_filled_interior():
     assert psnr(rendered, img) > 24
 
 
+def test_vectorise_keeps_both_parts_of_a_region_pinched_at_a_corner():
+    """Two red squares meeting at one corner, on a black card: one region (diagonal neighbours join), which the
+    outline's smoothing cuts at the corner. Drawn from its longest line alone, one square was lost and the card's
+    black showed in its place (a mushroom's dark crescent, pinched by a spot)."""
+    from dreamsampler3d.generators.svg_init import vectorise
+
+    img = np.full((64, 64, 3), 255, np.uint8)
+    img[4:60, 4:60] = 0
+    img[10:32, 10:32] = img[32:54, 32:54] = (220, 40, 40)
+    v = vectorise(img, max_paths=24, max_colours=8, tolerance=0.35)
+    outlines, fills = outlines_to_tensors(v)
+    gen = SVGGenerator.from_outlines(outlines, fills, SVGConfig(), 64, 64, v.background.tolist())
+    rendered = (gen.render(size=64)[0].permute(1, 2, 0).detach().numpy() * 255).round().astype(np.uint8)
+    for y, x in ((20, 20), (43, 43)):  # each square's middle
+        assert np.abs(rendered[y, x].astype(int) - (220, 40, 40)).max() <= 10, (y, x, rendered[y, x])
+    assert psnr(rendered, img) > 24
+
+
 def _scene_svg(shapes):
     body = "".join(shapes)
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">{body}</svg>'

@@ -146,17 +146,32 @@ def border_label(labels: np.ndarray) -> int:
     return int(np.bincount(frame).argmax())
 
 
-def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
-    """The longest 0.5-level line of a lightly smoothed mask [uH, uW], in canvas units [M, 2] (x, y)."""
+def _lines(mask: np.ndarray, up: int) -> list[np.ndarray]:
+    """The 0.5-level lines of a lightly smoothed mask [uH, uW], longest first, in canvas units [M, 2] (x, y)."""
     from scipy.ndimage import gaussian_filter
     from skimage import measure
 
     soft = gaussian_filter(np.pad(mask.astype(np.float32), 2), sigma=max(0.5, up / 4))
-    lines = measure.find_contours(soft, 0.5)
-    if not lines:
-        return None
-    line = max(lines, key=len)[:, ::-1] - 2.0  # (row, col) -> (x, y) in up-sampled pixels
-    return (line + 0.5) / up
+    lines = sorted(measure.find_contours(soft, 0.5), key=len, reverse=True)
+    return [(line[:, ::-1] - 2.0 + 0.5) / up for line in lines]  # (row, col) -> (x, y), padding off
+
+
+def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
+    """The longest 0.5-level line of a lightly smoothed mask [uH, uW], in canvas units [M, 2] (x, y)."""
+    lines = _lines(mask, up)
+    return lines[0] if lines else None
+
+
+def _pieces(mask: np.ndarray, up: int, min_area: float) -> list[np.ndarray]:
+    """Every 0.5-level line of a lightly smoothed hole-free mask enclosing at least ``min_area`` source pixels:
+    smoothing cuts a region at a neck about a pixel wide (a mushroom's dark crescent where a spot pinches it), and
+    the longest line alone drew one part and left the other to the shape below."""
+    def area(line: np.ndarray) -> float:
+        x, y = line[:, 0], line[:, 1]
+        return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+
+    lines = _lines(mask, up)
+    return lines[:1] + [line for line in lines[1:] if area(line) >= min_area]
 
 
 def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> list[np.ndarray]:
@@ -220,7 +235,7 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
         return out
 
     for _, j, box, filled, cut in found[:max_paths]:
-        contours = [_contour(whole(box, filled), up)] + [_contour(whole(box, h), up) for h in cut]
+        contours = _pieces(whole(box, filled), up, min_area) + [_contour(whole(box, h), up) for h in cut]
         contours = [c for c in contours if c is not None and len(c) >= 4]
         if not contours:
             continue
