@@ -354,6 +354,29 @@ def test_the_vectoriser_examines_each_region_in_its_box(monkeypatch):
     assert all(h * w <= (64 * 4) ** 2 / 4 for h, w in shapes), max(shapes)
 
 
+def test_the_vectoriser_traces_each_outline_in_its_box(monkeypatch):
+    """A black card holding a grid of orange cells, each with a white dot: the card's interior is mostly orange,
+    and each dot is a background island cut from it (svg_init._holes), 144 of them. Each was smoothed and traced
+    on the whole up-sampled card: about 100 s for this picture at 512 px. Now each outline is smoothed in its own
+    box (plus the filter's reach)."""
+    import scipy.ndimage
+
+    from dreamsampler3d.generators.svg_init import vectorise
+
+    sizes = []
+    real = scipy.ndimage.gaussian_filter
+    monkeypatch.setattr(scipy.ndimage, "gaussian_filter", lambda m, *a, **k: sizes.append(m.size) or real(m, *a, **k))
+    img = np.full((132, 132, 3), 255, np.uint8)
+    img[2:130, 2:130] = 0
+    for y in range(5, 125, 10):
+        for x in range(5, 125, 10):
+            img[y:y + 8, x:x + 8] = (230, 120, 30)
+            img[y + 2:y + 6, x + 2:x + 6] = 255
+    v = vectorise(img, max_paths=4)
+    assert len(v.outlines[0]) > 100  # the card, cut at every one of its 144 dots
+    assert max(sizes) >= (132 * 4) ** 2 * 0.9 and sorted(sizes)[-2] <= 60 ** 2, sorted(sizes)[-3:]
+
+
 @pytest.mark.parametrize("name, body", [
     # 800,000 segments as implicit line-tos (two numbers each, at least 1.6 M / 7 counted), a 3.2 MB file
     ("implicit", '<path d="M0 0 L' + "1 1 0 1 " * 400_000 + 'Z"/>'),

@@ -19,7 +19,7 @@ from .svg import SVGConfig, SVGGenerator
 
 @dataclass
 class Vectorised:
-    outlines: list[list[np.ndarray]]  # per shape: contours [3 S, 2] in canvas units (outline first, then holes)
+    outlines: list[list[np.ndarray]]  # per shape: contours [3 S, 2] in canvas units (outline pieces, longest first, then holes; even-odd)
     fills: np.ndarray  # [N, 4] straight RGBA
     background: np.ndarray  # [3]
     colours: int = 0  # flat colours found (1: the image is one flat colour)
@@ -148,12 +148,20 @@ def border_label(labels: np.ndarray) -> int:
 
 def _lines(mask: np.ndarray, up: int) -> list[np.ndarray]:
     """The 0.5-level lines of a lightly smoothed mask [uH, uW], longest first, in canvas units [M, 2] (x, y)."""
-    from scipy.ndimage import gaussian_filter
+    from scipy.ndimage import find_objects, gaussian_filter
     from skimage import measure
 
-    soft = gaussian_filter(np.pad(mask.astype(np.float32), 2), sigma=max(0.5, up / 4))
+    box = find_objects(mask.astype(np.uint8))
+    if not box or box[0] is None:
+        return []
+    sigma = max(0.5, up / 4)
+    margin = int(np.ceil(4 * sigma)) + 3  # past the filter's reach: the crop smooths as the whole mask would
+    y0, x0 = (max(sl.start - margin, 0) for sl in box[0])
+    y1, x1 = (min(sl.stop + margin, n) for sl, n in zip(box[0], mask.shape))
+    soft = gaussian_filter(np.pad(mask[y0:y1, x0:x1].astype(np.float32), 2), sigma=sigma)
     lines = sorted(measure.find_contours(soft, 0.5), key=len, reverse=True)
-    return [(line[:, ::-1] - 2.0 + 0.5) / up for line in lines]  # (row, col) -> (x, y), padding off
+    offset = np.array([x0, y0]) - 2.0 + 0.5  # (row, col) -> (x, y); the crop and the padding off
+    return [(line[:, ::-1] + offset) / up for line in lines]
 
 
 def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
@@ -163,9 +171,11 @@ def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
 
 
 def _pieces(mask: np.ndarray, up: int, min_area: float) -> list[np.ndarray]:
-    """Every 0.5-level line of a lightly smoothed hole-free mask enclosing at least ``min_area`` source pixels:
-    smoothing cuts a region at a neck about a pixel wide (a mushroom's dark crescent where a spot pinches it), and
-    the longest line alone drew one part and left the other to the shape below."""
+    """The pieces of a filled mask's outline: its longest 0.5-level line after light smoothing, and every other line
+    enclosing at least ``min_area`` source pixels. Smoothing cuts a region at a neck about a pixel wide (a
+    mushroom's dark crescent where a spot pinches it), and the longest line alone drew one part and left the other
+    to the shape below. (Where smoothing closes a gap a pixel wide into an interior line, that line becomes an
+    even-odd hole: the inside is not this colour.)"""
     def area(line: np.ndarray) -> float:
         x, y = line[:, 0], line[:, 1]
         return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
@@ -175,10 +185,11 @@ def _pieces(mask: np.ndarray, up: int, min_area: float) -> list[np.ndarray]:
 
 
 def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> list[np.ndarray]:
-    """Where a region's filled outline must be cut so the background shows: each enclosed component [h, w] that is
-    mostly background, whole; and, inside one that is mostly other colours, its background islands. (A bottle's
-    white label sits in its outline's interior, which the brown body fills: painted over the outline's filled
-    silhouette, the brown's own hole showed the outline's black, not the background.)"""
+    """Where a region's filled outline must be cut so the background shows, as masks like ``enclosed`` [h, w]: each
+    enclosed component of at least ``min_area`` that is mostly background, whole; and, inside one that is mostly
+    other colours, its background islands of at least ``min_area``. (A bottle's white label sits in its outline's
+    interior, which the brown body fills: painted over the outline's filled silhouette, the brown's own hole showed
+    the outline's black, not the background.) Each hole is examined in its own box."""
     from skimage import measure
 
     holes = measure.label(enclosed, connectivity=1)
@@ -186,13 +197,20 @@ def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> lis
     for h in measure.regionprops(holes):
         if h.area < min_area:
             continue
-        hole = holes == h.label
-        if background[hole].mean() > 0.5:
-            cut.append(hole)
+        if background[h.slice][h.image].mean() > 0.5:
+            cut.append(_placed(enclosed.shape, h.slice, h.image))
             continue
-        islands = measure.label(hole & background, connectivity=1)
-        cut += [islands == i.label for i in measure.regionprops(islands) if i.area >= min_area]
+        islands = measure.label(h.image & background[h.slice], connectivity=1)
+        cut += [_placed(enclosed.shape, h.slice, islands == i.label) for i in measure.regionprops(islands)
+                if i.area >= min_area]
     return cut
+
+
+def _placed(shape: tuple[int, ...], box: tuple[slice, slice], mask: np.ndarray) -> np.ndarray:
+    """A mask of its box, placed in an all-False array of ``shape``."""
+    out = np.zeros(shape, dtype=bool)
+    out[box] = mask
+    return out
 
 
 def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tolerance: float = 0.35,
@@ -224,18 +242,13 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
             if not binary_erosion(own, iterations=up // 2 + 1).any():  # a sliver about a pixel wide: an edge blend
                 continue
             filled = binary_fill_holes(own)
-            cut = _holes(filled & ~own, labels[box] == bg, min_area * up * up)
-            found.append((int(filled.sum()), j, box, filled, cut))
+            found.append((int(filled.sum()), j, box, filled, own))
     found.sort(key=lambda r: -r[0])
     outlines, fills = [], []
-
-    def whole(box: tuple[slice, slice], mask: np.ndarray) -> np.ndarray:
-        out = np.zeros(labels.shape, dtype=bool)
-        out[box] = mask
-        return out
-
-    for _, j, box, filled, cut in found[:max_paths]:
-        contours = _pieces(whole(box, filled), up, min_area) + [_contour(whole(box, h), up) for h in cut]
+    for _, j, box, filled, own in found[:max_paths]:
+        cut = _holes(filled & ~own, labels[box] == bg, min_area * up * up)  # only for the shapes kept
+        contours = (_pieces(_placed(labels.shape, box, filled), up, min_area)
+                    + [_contour(_placed(labels.shape, box, h), up) for h in cut])
         contours = [c for c in contours if c is not None and len(c) >= 4]
         if not contours:
             continue
