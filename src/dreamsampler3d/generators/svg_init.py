@@ -19,7 +19,8 @@ from .svg import SVGConfig, SVGGenerator
 
 @dataclass
 class Vectorised:
-    outlines: list[list[np.ndarray]]  # per shape: contours [3 S, 2] in canvas units (outline pieces, longest first, then holes; even-odd)
+    # per shape: contours [3 S, 2] in canvas units (outline pieces, longest first, then holes; filled even-odd)
+    outlines: list[list[np.ndarray]]
     fills: np.ndarray  # [N, 4] straight RGBA
     background: np.ndarray  # [3]
     colours: int = 0  # flat colours found (1: the image is one flat colour)
@@ -146,31 +147,36 @@ def border_label(labels: np.ndarray) -> int:
     return int(np.bincount(frame).argmax())
 
 
-def _lines(mask: np.ndarray, up: int) -> list[np.ndarray]:
-    """The 0.5-level lines of a lightly smoothed mask [uH, uW], longest first, in canvas units [M, 2] (x, y)."""
-    from scipy.ndimage import find_objects, gaussian_filter
+Place = tuple[tuple[int, int], tuple[int, int]]  # a box's top-left (row, col) in an up-sampled canvas, the canvas's
+# (rows, cols)
+
+
+def _lines(mask: np.ndarray, up: int, at: Place | None = None) -> list[np.ndarray]:
+    """The 0.5-level lines of a lightly smoothed mask [h, w], longest first, in canvas units [M, 2] (x, y). ``at``:
+    where the mask's box lies (default: the mask is the whole canvas). It is smoothed in its box plus the filter's
+    reach, as the whole canvas would smooth it, without building the canvas."""
+    from scipy.ndimage import gaussian_filter
     from skimage import measure
 
-    box = find_objects(mask.astype(np.uint8))
-    if not box or box[0] is None:
-        return []
+    (top, left), (rows, cols) = at or ((0, 0), mask.shape)
     sigma = max(0.5, up / 4)
-    margin = int(np.ceil(4 * sigma)) + 3  # past the filter's reach: the crop smooths as the whole mask would
-    y0, x0 = (max(sl.start - margin, 0) for sl in box[0])
-    y1, x1 = (min(sl.stop + margin, n) for sl, n in zip(box[0], mask.shape))
-    soft = gaussian_filter(np.pad(mask[y0:y1, x0:x1].astype(np.float32), 2), sigma=sigma)
-    lines = sorted(measure.find_contours(soft, 0.5), key=len, reverse=True)
+    margin = int(np.ceil(4 * sigma)) + 3  # past the filter's reach
+    y0, x0 = max(top - margin, 0), max(left - margin, 0)
+    y1, x1 = min(top + mask.shape[0] + margin, rows), min(left + mask.shape[1] + margin, cols)
+    crop = np.zeros((y1 - y0 + 4, x1 - x0 + 4), np.float32)  # 2 px of padding all round
+    crop[top - y0 + 2:top - y0 + 2 + mask.shape[0], left - x0 + 2:left - x0 + 2 + mask.shape[1]] = mask
+    lines = sorted(measure.find_contours(gaussian_filter(crop, sigma=sigma), 0.5), key=len, reverse=True)
     offset = np.array([x0, y0]) - 2.0 + 0.5  # (row, col) -> (x, y); the crop and the padding off
     return [(line[:, ::-1] + offset) / up for line in lines]
 
 
-def _contour(mask: np.ndarray, up: int) -> np.ndarray | None:
-    """The longest 0.5-level line of a lightly smoothed mask [uH, uW], in canvas units [M, 2] (x, y)."""
-    lines = _lines(mask, up)
+def _contour(mask: np.ndarray, up: int, at: Place | None = None) -> np.ndarray | None:
+    """The longest 0.5-level line of a lightly smoothed mask [h, w] (placed ``at``), in canvas units [M, 2]."""
+    lines = _lines(mask, up, at)
     return lines[0] if lines else None
 
 
-def _pieces(mask: np.ndarray, up: int, min_area: float) -> list[np.ndarray]:
+def _pieces(mask: np.ndarray, up: int, min_area: float, at: Place | None = None) -> list[np.ndarray]:
     """The pieces of a filled mask's outline: its longest 0.5-level line after light smoothing, and every other line
     enclosing at least ``min_area`` source pixels. Smoothing cuts a region at a neck about a pixel wide (a
     mushroom's dark crescent where a spot pinches it), and the longest line alone drew one part and left the other
@@ -180,16 +186,17 @@ def _pieces(mask: np.ndarray, up: int, min_area: float) -> list[np.ndarray]:
         x, y = line[:, 0], line[:, 1]
         return 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
 
-    lines = _lines(mask, up)
+    lines = _lines(mask, up, at)
     return lines[:1] + [line for line in lines[1:] if area(line) >= min_area]
 
 
-def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> list[np.ndarray]:
-    """Where a region's filled outline must be cut so the background shows, as masks like ``enclosed`` [h, w]: each
-    enclosed component of at least ``min_area`` that is mostly background, whole; and, inside one that is mostly
-    other colours, its background islands of at least ``min_area``. (A bottle's white label sits in its outline's
-    interior, which the brown body fills: painted over the outline's filled silhouette, the brown's own hole showed
-    the outline's black, not the background.) Each hole is examined in its own box."""
+def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> list[tuple[tuple[slice, slice],
+                                                                                        np.ndarray]]:
+    """Where a region's filled outline must be cut so the background shows, each as (its box in ``enclosed``
+    [h, w], its mask there): each enclosed component of at least ``min_area`` that is mostly background, whole;
+    and, inside one that is mostly other colours, its background islands of at least ``min_area``. (A bottle's
+    white label sits in its outline's interior, which the brown body fills: painted over the outline's filled
+    silhouette, the brown's own hole showed the outline's black, not the background.)"""
     from skimage import measure
 
     holes = measure.label(enclosed, connectivity=1)
@@ -198,19 +205,11 @@ def _holes(enclosed: np.ndarray, background: np.ndarray, min_area: float) -> lis
         if h.area < min_area:
             continue
         if background[h.slice][h.image].mean() > 0.5:
-            cut.append(_placed(enclosed.shape, h.slice, h.image))
+            cut.append((h.slice, h.image))
             continue
         islands = measure.label(h.image & background[h.slice], connectivity=1)
-        cut += [_placed(enclosed.shape, h.slice, islands == i.label) for i in measure.regionprops(islands)
-                if i.area >= min_area]
+        cut += [(h.slice, islands == i.label) for i in measure.regionprops(islands) if i.area >= min_area]
     return cut
-
-
-def _placed(shape: tuple[int, ...], box: tuple[slice, slice], mask: np.ndarray) -> np.ndarray:
-    """A mask of its box, placed in an all-False array of ``shape``."""
-    out = np.zeros(shape, dtype=bool)
-    out[box] = mask
-    return out
 
 
 def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tolerance: float = 0.35,
@@ -246,9 +245,10 @@ def vectorise(image: np.ndarray, max_paths: int = 24, max_colours: int = 8, tole
     found.sort(key=lambda r: -r[0])
     outlines, fills = [], []
     for _, j, box, filled, own in found[:max_paths]:
+        top, left = box[0].start, box[1].start
         cut = _holes(filled & ~own, labels[box] == bg, min_area * up * up)  # only for the shapes kept
-        contours = (_pieces(_placed(labels.shape, box, filled), up, min_area)
-                    + [_contour(_placed(labels.shape, box, h), up) for h in cut])
+        contours = _pieces(filled, up, min_area, ((top, left), labels.shape)) + [
+            _contour(hole, up, ((top + sl[0].start, left + sl[1].start), labels.shape)) for sl, hole in cut]
         contours = [c for c in contours if c is not None and len(c) >= 4]
         if not contours:
             continue
